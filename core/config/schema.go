@@ -1,0 +1,210 @@
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"strings"
+)
+
+//go:generate go test -run ^TestSchemaFile$ -update .
+
+// SchemaFile is the name of the published JSON Schema at the repository root.
+const SchemaFile = "config-v1beta1.json"
+
+// SchemaID is the $id of the published JSON Schema.
+const SchemaID = "https://raw.githubusercontent.com/fluxcd/flux-mirror/main/" + SchemaFile
+
+// Schema returns the JSON Schema (draft 2020-12) of a Config document,
+// generated from the Go types by reflection: every struct becomes an object
+// with additionalProperties false, fields without omitempty are required,
+// descriptions come from the field documentation in this package, and the
+// enums, patterns and cross-field rules come from the same constants and
+// patterns Validate uses. Rules that JSON Schema cannot express (semver
+// ranges and regular expressions that must compile, unique hosts and
+// destinations, the purpose-dependent "at least one entry") are checked by
+// Validate only. The output is indented, deterministic and ends in a newline.
+func Schema() []byte {
+	g := schemaGen{defs: map[string]any{}}
+	root := g.object(reflect.TypeFor[Config]())
+	root["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+	root["$id"] = SchemaID
+	root["title"] = "flux-mirror Config " + APIVersion
+	root["$comment"] = "Generated from the Go types of github.com/fluxcd/flux-mirror/core/config by go generate; do not edit."
+	root["$defs"] = g.defs
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(root); err != nil {
+		panic("config: encode schema: " + err.Error()) // only plain values above
+	}
+	return buf.Bytes()
+}
+
+type schemaGen struct{ defs map[string]any }
+
+// object returns the schema of the struct type t.
+func (g schemaGen) object(t reflect.Type) map[string]any {
+	props := map[string]any{}
+	var required []string
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		name := jsonName(sf)
+		if name == "" {
+			continue
+		}
+		s := g.typeSchema(sf.Type)
+		for k, v := range fieldRules()[t.Name()+"."+name] {
+			s[k] = v
+		}
+		if d := docs[t.Name()+"."+name]; d != "" {
+			s["description"] = d
+		}
+		props[name] = s
+		if !strings.Contains(sf.Tag.Get("json"), ",omitempty") {
+			required = append(required, name)
+		}
+	}
+	s := map[string]any{
+		"type":                 "object",
+		"properties":           props,
+		"additionalProperties": false,
+	}
+	if len(required) > 0 {
+		s["required"] = required
+	}
+	if d := docs[t.Name()]; d != "" {
+		s["description"] = d
+	}
+	for k, v := range typeRules()[t.Name()] {
+		s[k] = v
+	}
+	return s
+}
+
+// typeSchema returns the schema of a field of type t.
+func (g schemaGen) typeSchema(t reflect.Type) map[string]any {
+	if t == durationType {
+		return map[string]any{"type": "string", "pattern": nonNegativeDuration}
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		return g.typeSchema(t.Elem())
+	case reflect.String:
+		return map[string]any{"type": "string"}
+	case reflect.Bool:
+		return map[string]any{"type": "boolean"}
+	case reflect.Int, reflect.Int64:
+		return map[string]any{"type": "integer"}
+	case reflect.Slice:
+		return map[string]any{"type": "array", "items": g.typeSchema(t.Elem())}
+	case reflect.Struct:
+		if _, ok := g.defs[t.Name()]; !ok {
+			g.defs[t.Name()] = nil // reserve against recursion
+			g.defs[t.Name()] = g.object(t)
+		}
+		return map[string]any{"$ref": "#/$defs/" + t.Name()}
+	}
+	panic("config: Schema does not support " + t.String())
+}
+
+// set is the schema condition "field name is set" as Validate sees it: a
+// string is non-empty, a bool is true, a number is non-zero, anything else
+// is present.
+func set(name string, kind reflect.Kind) map[string]any {
+	s := map[string]any{"required": []string{name}}
+	switch kind {
+	case reflect.String:
+		s["properties"] = map[string]any{name: map[string]any{"minLength": 1}}
+	case reflect.Bool:
+		s["properties"] = map[string]any{name: map[string]any{"const": true}}
+	case reflect.Int64:
+		s["properties"] = map[string]any{name: map[string]any{"not": map[string]any{"const": 0}}}
+	}
+	return s
+}
+
+func str(name string) map[string]any { return set(name, reflect.String) }
+func obj(name string) map[string]any { return set(name, reflect.Struct) }
+
+func anyOf(s ...map[string]any) map[string]any { return map[string]any{"anyOf": s} }
+func oneOf(s ...map[string]any) map[string]any { return map[string]any{"oneOf": s} }
+func allOf(s ...map[string]any) map[string]any { return map[string]any{"allOf": s} }
+func not(s map[string]any) map[string]any      { return map[string]any{"not": s} }
+
+// maxChunkSize keeps MaxChunkBytes from overflowing an int64.
+const maxChunkSize = 1<<53 - 1
+
+// fieldRules are the constraints of single fields, keyed Type.field.
+func fieldRules() map[string]map[string]any {
+	repo := map[string]any{"pattern": repositoryPattern}
+	limit := map[string]any{"minimum": 0}
+	return map[string]map[string]any{
+		"Config.apiVersion":        {"const": APIVersion},
+		"Config.kind":              {"const": Kind},
+		"Artifact.source":          repo,
+		"Artifact.destination":     repo,
+		"Selector.sortBy":          {"enum": SortStrategies},
+		"Selector.limit":           limit,
+		"Regex.pattern":            {"minLength": 1},
+		"Regex.extract":            {"anyOf": []any{map[string]any{"maxLength": 0}, map[string]any{"pattern": `\$(?:\{[A-Za-z0-9_]+\}|[A-Za-z0-9_])`}}},
+		"Verify.provider":          {"const": VerifyProviderCosign},
+		"Verify.matchOIDCIdentity": {"minItems": 1},
+		"OIDCIdentity.issuer":      {"pattern": issuerPattern},
+		"OIDCIdentity.subject":     {"minLength": 1},
+		"Chart.name":               {"pattern": chartNamePattern},
+		"Chart.source":             {"pattern": httpURLPattern},
+		"Chart.destination":        {"pattern": chartDestinationPattern},
+		"Chart.limit":              limit,
+		"Host.host":                {"pattern": hostPattern},
+		"Host.provider":            {"enum": RegistryProviders},
+		"Host.maxChunkSize":        {"minimum": 0, "maximum": maxChunkSize},
+		"Credential.provider":      {"enum": TokenProviders},
+		"Credential.exp":           {"not": map[string]any{"pattern": zeroDuration}},
+		"SPIFFEServer.serverID":    {"pattern": spiffeIDPattern},
+		"SPIFFEServer.trustDomain": {"pattern": trustDomainPattern},
+		"ClientAuth.provider":      {"const": ClientProviderX509SVID},
+	}
+}
+
+// typeRules are the cross-field constraints of objects, keyed by type.
+func typeRules() map[string]map[string]any {
+	jwk := anyOf(str("jwkPath"), str("jwkValue"))
+	return map[string]map[string]any{
+		"Host": allOf(
+			// credential and provider are mutually exclusive.
+			not(allOf(obj("credential"), str("provider"))),
+			// tls is not allowed with provider.
+			not(allOf(obj("tls"), str("provider"))),
+			// at least one of credential, provider, tls or maxChunkSize.
+			anyOf(obj("credential"), str("provider"), obj("tls"), set("maxChunkSize", reflect.Int64)),
+			// username needs a credential and is not allowed with provider.
+			map[string]any{"if": str("username"), "then": allOf(obj("credential"), not(str("provider")))},
+		),
+		"Credential": allOf(
+			// exactly one token source.
+			oneOf(str("provider"), str("value"), str("fromPath"), str("jwkPath"), str("jwkValue")),
+			// iss and sub are required with jwk*, and only allowed with it;
+			// so is exp.
+			map[string]any{
+				"if":   jwk,
+				"then": allOf(str("iss"), str("sub")),
+				"else": not(anyOf(str("iss"), str("sub"), obj("exp"))),
+			},
+			// aud only with provider or jwk*.
+			map[string]any{"if": str("aud"), "then": anyOf(str("provider"), str("jwkPath"), str("jwkValue"))},
+		),
+		"TLS":        anyOf(obj("serverAuth"), obj("clientAuth")),
+		"ServerAuth": oneOf(str("fromPath"), str("value"), obj("spiffe")),
+		"SPIFFEServer": oneOf(
+			str("serverID"), str("trustDomain"), set("authorizeAny", reflect.Bool),
+		),
+		"ClientAuth": allOf(
+			oneOf(str("provider"), allOf(obj("certificate"), obj("key"))),
+			map[string]any{"if": str("provider"), "then": not(anyOf(obj("certificate"), obj("key")))},
+			map[string]any{"dependentRequired": map[string]any{"certificate": []string{"key"}, "key": []string{"certificate"}}},
+		),
+		"Source": oneOf(str("fromPath"), str("value")),
+	}
+}

@@ -1,0 +1,102 @@
+package mirror
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/fluxcd/flux-mirror/core"
+	"github.com/fluxcd/flux-mirror/core/report"
+)
+
+// tagJob is the progress of one tag job. It lives across the attempts of
+// the job, so that a retry resumes where the previous attempt failed
+// instead of redoing (or misreporting) finished steps.
+type tagJob struct {
+	status report.Status // of the tag itself; empty until decided
+	reason report.Reason
+	refs   *referrerJob // includeReferrers
+}
+
+// syncArtifactTag runs the job of tag j of ent: compare the destination
+// tag with the planned source digest, then copy, overwrite, or leave it
+// alone, then mirror the tag's referrers.
+func (r *run) syncArtifactTag(ctx context.Context, ent *artifactEntry, j int) report.Tag {
+	p := &ent.tags[j]
+	out := report.Tag{Tag: p.tag, Digest: p.desc.Digest, Verification: p.verification}
+	js := &tagJob{}
+	if ent.cfg.IncludeReferrers {
+		js.refs = newReferrerJob(p.referrers)
+	}
+	ref := ent.src.String() + ":" + p.tag
+	err := r.attempt(ctx, "mirror "+ref, func(ctx context.Context) error {
+		return r.runTagJob(ctx, ent, p, js)
+	})
+	if js.refs != nil && js.status != "" && js.status != report.StatusDrifted {
+		out.Referrers = js.refs.rows(err)
+	}
+	if err != nil {
+		switch {
+		case js.status == report.StatusCopied || js.status == report.StatusOverwritten:
+			err = fmt.Errorf("the tag was %s, but its referrers were not: %w", js.status, err)
+		case js.status != "":
+			err = fmt.Errorf("referrers: %w", err)
+		}
+		r.log.Error("tag failed", "ref", ref, "error", err)
+		return failed(out, err)
+	}
+	out.Status, out.Reason = js.status, js.reason
+	return out
+}
+
+func (r *run) runTagJob(ctx context.Context, ent *artifactEntry, p *plannedTag, js *tagJob) error {
+	if js.status == "" {
+		if err := r.syncTag(ctx, ent, p, js); err != nil {
+			return err
+		}
+	}
+	if js.refs != nil && js.status != report.StatusDrifted {
+		return r.syncReferrers(ctx, ent, js.refs)
+	}
+	return nil
+}
+
+// syncTag decides and carries out what happens to the tag itself.
+func (r *run) syncTag(ctx context.Context, ent *artifactEntry, p *plannedTag, js *tagJob) error {
+	src, dst, want := ent.src, ent.dst, p.desc
+	dref := dst.String() + ":" + p.tag
+	have, err := r.headManifest(ctx, dst, p.tag)
+	switch {
+	case err == nil && have.Digest == want.Digest:
+		r.objects.mark(objectKey(dst, want.Digest))
+		r.log.Debug("tag up to date", "ref", dref, "digest", want.Digest)
+		js.status, js.reason = report.StatusSkipped, report.ReasonUpToDate
+		return nil
+	case err == nil && !ent.overwrite:
+		r.log.Warn("destination tag drifted from source; left alone (set overwrite to replace it)",
+			"ref", dref, "source", src.String()+":"+p.tag, "sourceDigest", want.Digest, "destinationDigest", have.Digest)
+		js.status = report.StatusDrifted
+		return nil
+	case err == nil && r.opts.DryRun:
+		js.status = report.StatusWouldOverwrite
+		return nil
+	case err == nil:
+		r.log.Info("overwriting drifted destination tag", "ref", dref, "sourceDigest", want.Digest, "destinationDigest", have.Digest)
+		if err := r.copyTagged(ctx, src, dst, p.tag, want); err != nil {
+			return err
+		}
+		js.status = report.StatusOverwritten
+		return nil
+	case !errors.Is(err, core.ErrNotFound):
+		return fmt.Errorf("check destination %s: %w", dref, err)
+	case r.opts.DryRun:
+		js.status = report.StatusWouldCopy
+		return nil
+	default:
+		if err := r.copyTagged(ctx, src, dst, p.tag, want); err != nil {
+			return err
+		}
+		js.status = report.StatusCopied
+		return nil
+	}
+}

@@ -1,0 +1,52 @@
+// Package mirror is flux-mirror's sync engine: it plans the tags of every
+// configured entry, compares them with the destination, and runs the copy
+// jobs of all entries on one bounded worker pool, with retries and a time
+// budget per job. It talks to registries, Helm repositories and signature
+// verifiers only through the ports declared in ports.go.
+//
+// # Use
+//
+//	e := mirror.New(reg, mirror.Options{Concurrency: 4, Retries: mirror.DefaultRetries}, mirror.Deps{Charts: charts, Verifier: v})
+//	rep := e.Run(ctx, cfg) // a *report.Report, never nil
+//
+// # Planning
+//
+// Per artifacts entry: list the source tags, select them (package
+// selection), then resolve each selected tag with one HEAD; when verify is
+// set, verify its digest (a tag that fails fails the planning of the whole
+// entry, so nothing of it is copied; a valid signature younger than
+// verify.minAge makes the tag skipped with reason signature-too-new); when
+// includeReferrers is set, snapshot its referrers (see referrers.go). Per
+// charts entry: read the index and select versions. A planning error fails
+// that entry only, reported once.
+//
+// # Jobs
+//
+// Every selected tag is a job. Planning steps and jobs of all entries share
+// one pool of Options.Concurrency workers; a task waits while one of its
+// hosts already has Options.PerHostConcurrency tasks, and the pool picks the
+// next task whose hosts are free meanwhile. A job compares the destination
+// tag with the planned digest (only core.ErrNotFound means missing) and
+// copies, overwrites, or leaves a drifted tag alone. A copy fetches the
+// source manifest by tag and refuses it if the tag moved since planning,
+// copies child manifests and blobs first (a blob is checked with one HEAD,
+// mounted when source and destination share a host, else streamed through a
+// reader that verifies its size and digest), and writes the tag last, with
+// the manifest bytes exactly as fetched.
+//
+// Retries wrap a whole job (Options.Retries, temporary failures only, within
+// Options.Timeout for all attempts). A job keeps its progress across
+// attempts and the run remembers every blob and manifest known present at a
+// destination, so a retry does not redo finished uploads, and a blob shared
+// by several jobs is checked and uploaded once per run even when the jobs
+// run at the same time.
+//
+// # Results
+//
+// The Report lists entries in config order (artifacts, then charts) and
+// tags in plan order, whatever order the jobs finish in. When ctx is
+// cancelled, no new task starts, requests in flight are cancelled, and
+// everything unfinished is reported failed with "cancelled". Options.Observer
+// hears about progress as it happens; Options.Logger gets a structured log
+// of every blob, manifest, retry, drift and fallback-tag update.
+package mirror

@@ -1,0 +1,204 @@
+package mirror
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/fluxcd/flux-mirror/core/config"
+	"github.com/fluxcd/flux-mirror/core/report"
+	"github.com/fluxcd/flux-mirror/core/retry"
+)
+
+// Deps are the optional ports of an Engine besides its Registry.
+type Deps struct {
+	// Charts reads Helm repository indexes and downloads charts. Required
+	// when the config has charts: without it, every chart entry fails
+	// planning with an error that says so.
+	Charts ChartSource
+	// Verifier checks signatures. Required when an artifact sets verify:
+	// without it, such entries fail planning with an error that says so.
+	Verifier Verifier
+}
+
+// Engine runs syncs. It holds no state between runs and is safe for
+// concurrent use; every Run has its own caches (blobs known present,
+// referrers API support), which last for that run only.
+type Engine struct {
+	reg  Registry
+	deps Deps
+	opts Options
+}
+
+// New returns an Engine that talks to OCI registries through reg (which must
+// not be nil), to Helm repositories and signature verification through deps,
+// tuned by opts (zero fields take their defaults, see Options).
+func New(reg Registry, opts Options, deps Deps) *Engine {
+	return &Engine{reg: reg, deps: deps, opts: opts.withDefaults()}
+}
+
+// Run mirrors everything cfg lists and returns the Report; it never returns
+// nil. cfg must already be validated. Entries are planned and their tags
+// mirrored on one shared pool of Options.Concurrency workers; a failure is
+// recorded in the Report (entry or tag) and never stops the other entries.
+// When ctx is cancelled no new job starts, requests in flight are
+// cancelled, and everything unfinished is reported failed with "cancelled".
+func (e *Engine) Run(ctx context.Context, cfg *config.Config) *report.Report {
+	startMono := time.Now()
+	start := e.opts.Now()
+	rep := report.New(e.opts.Reporter, start)
+	r := &run{
+		Engine:      e,
+		log:         e.opts.Logger,
+		sched:       newScheduler(e.opts.PerHostConcurrency),
+		now:         start,
+		objects:     newOnceSet(),
+		referrerAPI: map[string]bool{},
+		fallbackMu:  map[string]*sync.Mutex{},
+	}
+	n := len(cfg.Artifacts) + len(cfg.Charts)
+	r.results = make([]report.Result, n)
+	for i, a := range cfg.Artifacts {
+		r.results[i] = report.Result{Source: a.Source, Destination: a.Destination, Status: report.EntryCompleted, Tags: []report.Tag{}}
+		r.planArtifact(i, a)
+	}
+	for j, c := range cfg.Charts {
+		i := len(cfg.Artifacts) + j
+		r.results[i] = report.Result{Source: chartSource(c), Destination: chartDestination(c), Status: report.EntryCompleted, Tags: []report.Tag{}}
+		r.planChart(i, c)
+	}
+	r.log.Info("sync started", "entries", n, "concurrency", e.opts.Concurrency, "dryRun", e.opts.DryRun)
+	r.sched.run(ctx, e.opts.Concurrency)
+	rep.Report.Results = r.results
+	rep.Finish(startMono, time.Now())
+	s := rep.Report.Summary
+	r.log.Info("sync finished", "copied", s.Copied, "overwritten", s.Overwritten, "skipped", s.Skipped,
+		"drifted", s.Drifted, "wouldCopy", s.WouldCopy, "wouldOverwrite", s.WouldOverwrite, "failed", s.Failed,
+		"duration", rep.Duration())
+	return rep
+}
+
+// run is the state of one Run.
+type run struct {
+	*Engine
+	log   *slog.Logger
+	sched *scheduler
+	now   time.Time // the clock reading signature ages are measured against
+
+	// results are written by tasks, each into its own slots (one entry's
+	// plan owns results[i]; a tag job owns results[i].Tags[j]); obsMu
+	// serializes the Observer and guards nothing else.
+	results []report.Result
+	obsMu   sync.Mutex
+
+	// objects tracks blobs and manifests known present at a destination
+	// ("repo@digest") and deduplicates concurrent uploads of them.
+	objects *onceSet
+
+	mu          sync.Mutex
+	referrerAPI map[string]bool        // destination repository → serves the referrers API
+	fallbackMu  map[string]*sync.Mutex // destination fallback tag → writer lock
+}
+
+// header is the entry's result without tags, for Observer calls.
+func (r *run) header(i int) report.Result {
+	h := r.results[i]
+	h.Tags = nil
+	return h
+}
+
+// failEntry records a planning failure of entry i.
+func (r *run) failEntry(i int, err error) {
+	res := &r.results[i]
+	res.Status = report.EntryFailed
+	res.Error = errorText(err)
+	res.Tags = []report.Tag{}
+	r.log.Error("plan failed", "source", res.Source, "destination", res.Destination, "error", res.Error)
+	r.obsMu.Lock()
+	defer r.obsMu.Unlock()
+	r.opts.Observer.EntryFailed(i, r.header(i))
+}
+
+// entryPlanned tells the Observer how many tags entry i will report.
+func (r *run) entryPlanned(i, tags int) {
+	r.obsMu.Lock()
+	defer r.obsMu.Unlock()
+	r.opts.Observer.EntryPlanned(i, r.header(i), tags)
+}
+
+// finishTag records tag j of entry i and tells the Observer.
+func (r *run) finishTag(i, j int, t report.Tag) {
+	r.results[i].Tags[j] = t
+	r.obsMu.Lock()
+	defer r.obsMu.Unlock()
+	r.opts.Observer.TagDone(i, r.header(i), t)
+}
+
+func (r *run) bytes(n int64) {
+	r.obsMu.Lock()
+	defer r.obsMu.Unlock()
+	r.opts.Observer.BytesTransferred(n)
+}
+
+// attempt runs op under the job budget (Options.Timeout, all attempts
+// included) with Options.Retries retries of temporary failures. It turns a
+// cancelled sync into errCancelled and an exhausted budget into an error
+// that says so.
+func (r *run) attempt(ctx context.Context, what string, op func(ctx context.Context) error) error {
+	if ctx.Err() != nil {
+		return errCancelled
+	}
+	jctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
+	defer cancel()
+	tries := 0
+	err := retry.Do(jctx, retry.Policy{
+		Retries: r.opts.Retries,
+		Base:    r.opts.RetryBase,
+		Max:     DefaultRetryMax,
+		OnRetry: func(attempt int, wait time.Duration, err error) {
+			r.log.Warn("retrying", "job", what, "attempt", attempt, "wait", wait, "error", err)
+		},
+	}, func(ctx context.Context) error {
+		tries++
+		return op(ctx)
+	})
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return errCancelled
+	case jctx.Err() != nil:
+		return fmt.Errorf("timed out after %s (%s): %w", r.opts.Timeout, plural(tries, "attempt"), err)
+	}
+	return err
+}
+
+// errCancelled is the error of work cut short by a cancelled sync.
+var errCancelled = errors.New("cancelled")
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
+
+func errorText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// urlHost returns the host of a Helm repository URL, for per-host limits.
+func urlHost(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	return u.Host
+}

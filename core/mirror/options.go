@@ -1,0 +1,104 @@
+package mirror
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Defaults of Options, applied to zero values.
+const (
+	// DefaultConcurrency is the number of jobs in flight (--concurrency).
+	DefaultConcurrency = 4
+	// MaxDefaultPerHostConcurrency caps the default per-host limit: with a
+	// zero PerHostConcurrency, one registry host gets at most
+	// min(Concurrency, MaxDefaultPerHostConcurrency) jobs at a time, so a
+	// large --concurrency meant for many registries does not flood one.
+	MaxDefaultPerHostConcurrency = 8
+	// DefaultRetries is the CLI's default of --retries. A zero
+	// Options.Retries means no retry; it is not replaced by this default.
+	DefaultRetries = 3
+	// DefaultTimeout is the budget of one job, all attempts included (--timeout).
+	DefaultTimeout = 5 * time.Minute
+	// DefaultRetryBase is the first backoff delay; it doubles per attempt.
+	DefaultRetryBase = 500 * time.Millisecond
+	// DefaultRetryMax caps one backoff delay (a server's Retry-After may ask
+	// for longer, within the job's budget).
+	DefaultRetryMax = 30 * time.Second
+	// DefaultReporter is the Report's reporter when Options.Reporter is empty.
+	DefaultReporter = "flux-mirror"
+	// MaxReferrerDepth bounds how deep referrers of referrers are followed:
+	// 1 is the referrers of a tag (and of an index's child manifests), 2
+	// their referrers, and so on.
+	MaxReferrerDepth = 3
+)
+
+// Options tune an Engine. The zero value is usable: every zero field takes
+// its default, except Retries (zero means no retry) and the booleans.
+type Options struct {
+	// Concurrency is the number of jobs in flight across all entries
+	// (default 4). Planning steps, tag jobs and chart jobs share this pool;
+	// a tag job moves up to 3 blobs of an image at the same time.
+	Concurrency int
+	// PerHostConcurrency caps the jobs that touch one registry host (or
+	// one Helm repository host) at a time; a job counts against both its
+	// source and its destination host, and moves at most 3 blobs at once.
+	// Zero means min(Concurrency, 8).
+	PerHostConcurrency int
+	// Retries is the number of retries after a job's first attempt (the
+	// CLI passes DefaultRetries unless --retries says otherwise). Only
+	// temporary failures are retried: 408, 429 and 5xx answers, network
+	// errors, interrupted streams.
+	Retries int
+	// Timeout is the budget of one job, all attempts included (default 5m).
+	Timeout time.Duration
+	// RetryBase is the first backoff delay (default 500ms), doubled per
+	// attempt up to 30s, with jitter; a server's Retry-After is honoured.
+	RetryBase time.Duration
+	// Overwrite forces overwrite on every entry (--overwrite).
+	Overwrite bool
+	// DryRun plans and compares but writes nothing: missing tags are
+	// reported would-copy and differing ones would-overwrite.
+	DryRun bool
+	// Logger receives structured diagnostics; nil discards them.
+	Logger *slog.Logger
+	// Observer is told about progress as it happens; nil means none.
+	Observer Observer
+	// Now is the clock that signature ages are measured against and the
+	// Report is stamped with; nil means time.Now.
+	Now func() time.Time
+	// Reporter is the Report's reporter, e.g. "flux-mirror/v1.2.3"
+	// (default "flux-mirror").
+	Reporter string
+}
+
+// withDefaults returns o with every zero field replaced by its default.
+func (o Options) withDefaults() Options {
+	if o.Concurrency <= 0 {
+		o.Concurrency = DefaultConcurrency
+	}
+	if o.PerHostConcurrency <= 0 {
+		o.PerHostConcurrency = min(o.Concurrency, MaxDefaultPerHostConcurrency)
+	}
+	if o.Retries < 0 {
+		o.Retries = 0
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.RetryBase <= 0 {
+		o.RetryBase = DefaultRetryBase
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Observer == nil {
+		o.Observer = ObserverFuncs{}
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Reporter == "" {
+		o.Reporter = DefaultReporter
+	}
+	return o
+}

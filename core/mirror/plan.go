@@ -1,0 +1,362 @@
+package mirror
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/fluxcd/flux-mirror/core"
+	"github.com/fluxcd/flux-mirror/core/config"
+	"github.com/fluxcd/flux-mirror/core/oci"
+	"github.com/fluxcd/flux-mirror/core/report"
+	"github.com/fluxcd/flux-mirror/core/retry"
+	"github.com/fluxcd/flux-mirror/core/selection"
+)
+
+// artifactEntry is the plan of one artifacts entry.
+type artifactEntry struct {
+	index     int
+	cfg       config.Artifact
+	src, dst  oci.Repository
+	overwrite bool
+
+	tags    []plannedTag // in plan order
+	mu      sync.Mutex
+	pending int // tags still being resolved
+}
+
+// plannedTag is a selected tag, resolved at plan time.
+type plannedTag struct {
+	tag  string
+	desc oci.Descriptor // the source manifest, from one HEAD
+	// verification is the accepted signature, when verify is set.
+	verification *report.Verification
+	// tooNew: the signature is younger than verify.minAge; not copied.
+	tooNew bool
+	// referrers is the snapshot of the tag's referrers (includeReferrers),
+	// parents before children.
+	referrers        []referrerNode
+	referrersLoaded  bool
+	verificationDone bool
+	err              error
+}
+
+// referrerNode is one referrer found at plan time: desc refers to subject.
+type referrerNode struct {
+	subject string
+	desc    oci.Descriptor
+}
+
+// planArtifact queues the planning of artifacts entry i: list the source
+// tags and select; then one resolve task per selected tag (HEAD, verify,
+// referrers snapshot); once all are resolved, the copy jobs.
+func (r *run) planArtifact(i int, a config.Artifact) {
+	ent := &artifactEntry{index: i, cfg: a, overwrite: a.Overwrite || r.opts.Overwrite}
+	var err error
+	if ent.src, err = oci.ParseRepository(a.Source); err != nil {
+		r.failEntry(i, fmt.Errorf("source: %w", err))
+		return
+	}
+	if ent.dst, err = oci.ParseRepository(a.Destination); err != nil {
+		r.failEntry(i, fmt.Errorf("destination: %w", err))
+		return
+	}
+	r.sched.add(&task{
+		hosts:  []string{ent.src.Host},
+		run:    func(ctx context.Context) { r.listArtifact(ctx, ent) },
+		cancel: func() { r.failEntry(i, errCancelled) },
+	})
+}
+
+func (r *run) listArtifact(ctx context.Context, ent *artifactEntry) {
+	a := ent.cfg
+	if a.Selector == nil {
+		r.failEntry(ent.index, errors.New("selector is required"))
+		return
+	}
+	policy, err := selection.NewPolicy(*a.Selector)
+	if err != nil {
+		r.failEntry(ent.index, err)
+		return
+	}
+	if a.Verify != nil && r.deps.Verifier == nil {
+		r.failEntry(ent.index, errors.New("verify is set but no signature verifier is configured"))
+		return
+	}
+	var tags []string
+	err = r.attempt(ctx, "list "+ent.src.String(), func(ctx context.Context) error {
+		var err error
+		tags, err = r.reg.ListTags(ctx, ent.src)
+		return err
+	})
+	if err != nil {
+		if !errors.Is(err, errCancelled) {
+			err = fmt.Errorf("list tags of %s: %w", ent.src, err)
+		}
+		r.failEntry(ent.index, err)
+		return
+	}
+	selected := selection.Select(tags, policy)
+	r.log.Info("tags selected", "source", ent.src.String(), "listed", len(tags), "selected", len(selected))
+	if len(selected) == 0 {
+		r.entryPlanned(ent.index, 0)
+		return
+	}
+	ent.tags = make([]plannedTag, len(selected))
+	for j, t := range selected {
+		ent.tags[j].tag = t
+	}
+	ent.pending = len(selected)
+	for j := range ent.tags {
+		r.sched.add(&task{
+			hosts:  []string{ent.src.Host},
+			run:    func(ctx context.Context) { r.resolved(ent, j, r.resolveTag(ctx, ent, j)) },
+			cancel: func() { r.resolved(ent, j, errCancelled) },
+		})
+	}
+}
+
+// resolveTag resolves tag j of ent: its source digest, its signature and its
+// referrers, as far as the entry asks for them.
+func (r *run) resolveTag(ctx context.Context, ent *artifactEntry, j int) error {
+	p := &ent.tags[j]
+	a := ent.cfg
+	ref := ent.src.String() + ":" + p.tag
+	return r.attempt(ctx, "resolve "+ref, func(ctx context.Context) error {
+		if p.desc.Digest == "" {
+			desc, err := r.headManifest(ctx, ent.src, p.tag)
+			if err != nil {
+				return fmt.Errorf("resolve %s: %w", ref, err)
+			}
+			if !oci.ValidDigest(desc.Digest) {
+				return retry.Permanent(fmt.Errorf("resolve %s: registry returned invalid digest %q", ref, desc.Digest))
+			}
+			p.desc = desc
+			r.log.Debug("tag resolved", "ref", ref, "digest", desc.Digest, "mediaType", desc.MediaType)
+		}
+		if a.Verify != nil && !p.verificationDone {
+			if err := r.verifyTag(ctx, ent, p); err != nil {
+				return err
+			}
+			p.verificationDone = true
+		}
+		if a.IncludeReferrers && !p.tooNew && !p.referrersLoaded {
+			nodes, err := r.snapshotReferrers(ctx, ent.src, p.desc)
+			if err != nil {
+				return fmt.Errorf("list referrers of %s: %w", ref, err)
+			}
+			p.referrers, p.referrersLoaded = nodes, true
+		}
+		return nil
+	})
+}
+
+// verifyTag checks the signature of a resolved tag and its age.
+func (r *run) verifyTag(ctx context.Context, ent *artifactEntry, p *plannedTag) error {
+	pol := *ent.cfg.Verify
+	ref := ent.src.String() + ":" + p.tag
+	v, err := r.deps.Verifier.Verify(ctx, ent.src, p.desc.Digest, pol)
+	if err != nil {
+		return verdict(fmt.Errorf("verify signature of %s (%s): %w", ref, p.desc.Digest, err))
+	}
+	rv := &report.Verification{Provider: v.Provider, Issuer: v.Issuer, Identity: v.Identity, IntegratedTime: v.IntegratedTime.UTC()}
+	if rv.Provider == "" {
+		rv.Provider = pol.Provider
+	}
+	var age time.Duration
+	if !v.IntegratedTime.IsZero() {
+		age = r.now.Sub(v.IntegratedTime)
+		rv.Age = age.Truncate(time.Second).String()
+	}
+	if pol.MinAge != nil {
+		rv.MinAge = pol.MinAge.Duration.String()
+		if v.IntegratedTime.IsZero() {
+			return retry.Permanent(fmt.Errorf("verify signature of %s (%s): the signature has no verified integrated time, so minAge %s cannot be enforced", ref, p.desc.Digest, rv.MinAge))
+		}
+		if age < pol.MinAge.Duration {
+			p.tooNew = true
+			r.log.Info("signature too new, tag skipped", "ref", ref, "digest", p.desc.Digest, "age", rv.Age, "minAge", rv.MinAge)
+		}
+	}
+	p.verification = rv
+	r.log.Info("signature verified", "ref", ref, "digest", p.desc.Digest, "issuer", v.Issuer, "identity", v.Identity, "integratedTime", v.IntegratedTime)
+	return nil
+}
+
+// snapshotReferrers lists the referrers of a source manifest, of its child
+// manifests when it is an index, and their referrers down to
+// MaxReferrerDepth, each digest once (so a loop ends).
+func (r *run) snapshotReferrers(ctx context.Context, src oci.Repository, desc oci.Descriptor) ([]referrerNode, error) {
+	subjects := []string{desc.Digest}
+	if oci.IsIndex(desc.MediaType) {
+		_, body, err := r.reg.GetManifest(ctx, src, desc.Digest)
+		if err != nil {
+			return nil, fmt.Errorf("get index %s: %w", desc.Digest, err)
+		}
+		if err := checkDigest(desc.Digest, body); err != nil {
+			return nil, err
+		}
+		_, refs, err := oci.ParseManifest(desc.MediaType, body)
+		if err != nil {
+			return nil, retry.Permanent(fmt.Errorf("parse index %s: %w", desc.Digest, err))
+		}
+		for _, c := range refs.Manifests {
+			subjects = append(subjects, c.Digest)
+		}
+	}
+	type item struct {
+		digest string
+		depth  int
+	}
+	seen := map[string]bool{}
+	queue := make([]item, 0, len(subjects))
+	for _, s := range subjects {
+		seen[s] = true
+		queue = append(queue, item{s, 1})
+	}
+	var nodes []referrerNode
+	for len(queue) > 0 {
+		it := queue[0]
+		queue = queue[1:]
+		list, err := r.reg.Referrers(ctx, src, it.digest)
+		if err != nil && !errors.Is(err, core.ErrNotFound) {
+			return nil, fmt.Errorf("referrers of %s: %w", it.digest, err)
+		}
+		for _, d := range list {
+			if seen[d.Digest] || !oci.ValidDigest(d.Digest) {
+				continue
+			}
+			seen[d.Digest] = true
+			if artifactType(d) == "" {
+				d.ArtifactType = r.referrerTypeOf(ctx, src, d)
+			}
+			nodes = append(nodes, referrerNode{subject: it.digest, desc: d})
+			if it.depth < MaxReferrerDepth {
+				queue = append(queue, item{d.Digest, it.depth + 1})
+			}
+		}
+	}
+	return nodes, nil
+}
+
+// referrerTypeOf reads the artifact type of a referrer the source listed
+// without one (or as the empty JSON type, as registries that take it from
+// config.mediaType do) from its manifest, so that report rows and the drift
+// rule see the real type also for referrers that are not copied. When the
+// manifest cannot be read or has no type it keeps the listed type: the
+// copy reads the manifest again, and an unknown type never counts as drift.
+func (r *run) referrerTypeOf(ctx context.Context, src oci.Repository, d oci.Descriptor) string {
+	if d.MediaType != "" && d.MediaType != oci.MediaTypeImageManifest {
+		return d.ArtifactType
+	}
+	_, body, err := r.reg.GetManifest(ctx, src, d.Digest)
+	if err == nil {
+		err = checkDigest(d.Digest, body)
+	}
+	var m oci.Manifest
+	if err == nil {
+		m, _, err = oci.ParseManifest(oci.MediaTypeImageManifest, body)
+	}
+	if err != nil {
+		r.log.Debug("referrer type unknown", "ref", refString(src, d.Digest), "error", err)
+		return d.ArtifactType
+	}
+	if t := manifestArtifactType(m); t != "" {
+		return t
+	}
+	return d.ArtifactType
+}
+
+// resolved records the end of tag j's resolution; the last one of an entry
+// completes its plan.
+func (r *run) resolved(ent *artifactEntry, j int, err error) {
+	ent.mu.Lock()
+	ent.tags[j].err = err
+	ent.pending--
+	last := ent.pending == 0
+	ent.mu.Unlock()
+	if last {
+		r.planned(ent)
+	}
+}
+
+// planned fails the entry if any tag failed to resolve (nothing of it is
+// copied), else records its tags and queues their jobs.
+func (r *run) planned(ent *artifactEntry) {
+	var errs []error
+	for _, p := range ent.tags {
+		if p.err != nil {
+			errs = append(errs, p.err)
+		}
+	}
+	if len(errs) > 0 {
+		err := errs[0]
+		for _, e := range errs {
+			if errors.Is(e, errCancelled) {
+				err = errCancelled
+				break
+			}
+		}
+		if len(errs) > 1 && err != errCancelled {
+			err = fmt.Errorf("%w (and %d more of the %d selected tags failed planning)", err, len(errs)-1, len(ent.tags))
+		}
+		r.failEntry(ent.index, err)
+		return
+	}
+	tags := make([]report.Tag, len(ent.tags))
+	for j, p := range ent.tags {
+		tags[j] = report.Tag{Tag: p.tag, Digest: p.desc.Digest, Verification: p.verification}
+	}
+	r.results[ent.index].Tags = tags
+	r.entryPlanned(ent.index, len(tags))
+	for j := range ent.tags {
+		if ent.tags[j].tooNew {
+			t := tags[j]
+			t.Status, t.Reason = report.StatusSkipped, report.ReasonSignatureTooNew
+			r.finishTag(ent.index, j, t)
+			continue
+		}
+		r.sched.add(&task{
+			hosts: []string{ent.src.Host, ent.dst.Host},
+			run: func(ctx context.Context) {
+				r.finishTag(ent.index, j, r.syncArtifactTag(ctx, ent, j))
+			},
+			cancel: func() {
+				r.finishTag(ent.index, j, failed(tags[j], errCancelled))
+			},
+		})
+	}
+}
+
+// failed returns t marked failed with err.
+func failed(t report.Tag, err error) report.Tag {
+	t.Status, t.Reason, t.Error = report.StatusFailed, "", errorText(err)
+	return t
+}
+
+// checkDigest verifies that body hashes to digest.
+func checkDigest(digest string, body []byte) error {
+	got, err := digestOf(digest, body)
+	if err != nil {
+		return retry.Permanent(err)
+	}
+	if got != digest {
+		return fmt.Errorf("%w: content announced as %s hashes to %s", core.ErrDigestMismatch, digest, got)
+	}
+	return nil
+}
+
+// verdict treats a verification failure as final unless it is a transport
+// failure (an HTTP exchange or a network error), which retry classifies:
+// a signature that does not match will not match on a second try.
+func verdict(err error) error {
+	var he *core.HTTPError
+	var ne net.Error
+	if errors.As(err, &he) || errors.As(err, &ne) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return retry.Permanent(err)
+}
