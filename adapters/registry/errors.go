@@ -1,0 +1,174 @@
+package registry
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fluxcd/flux-mirror/core"
+	"github.com/fluxcd/flux-mirror/core/retry"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+)
+
+// maxErrorBody bounds how much of an error response is read.
+const maxErrorBody = 64 << 10
+
+// safeQueryKeys are query parameters that carry no secrets; the values of
+// all others (upload state, pre-signed storage signatures) are redacted.
+var safeQueryKeys = map[string]bool{
+	"n": true, "last": true, "digest": true, "mount": true, "from": true,
+	"service": true, "scope": true, "artifactType": true,
+}
+
+// redactURL returns u without userinfo and with the values of unknown
+// query parameters replaced by "REDACTED".
+func redactURL(u *url.URL) string {
+	if u == nil {
+		return ""
+	}
+	c := *u
+	c.User = nil
+	if c.RawQuery != "" {
+		q := c.Query()
+		for k, vs := range q {
+			if !safeQueryKeys[k] {
+				for i := range vs {
+					vs[i] = "REDACTED"
+				}
+			}
+		}
+		c.RawQuery = q.Encode()
+	}
+	c.Fragment = ""
+	return c.String()
+}
+
+// responseError turns an unexpected response into a *core.HTTPError and
+// closes its body.
+func responseError(resp *http.Response) *core.HTTPError {
+	defer resp.Body.Close()
+	e := &core.HTTPError{
+		StatusCode: resp.StatusCode,
+		RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
+	}
+	if resp.Request != nil {
+		e.Method = resp.Request.Method
+		e.URL = redactURL(resp.Request.URL)
+	}
+	if resp.Request == nil || resp.Request.Method != http.MethodHead {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		e.Code, e.Message = parseErrorBody(body)
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
+	return e
+}
+
+// parseErrorBody extracts the distribution-spec error codes and messages.
+func parseErrorBody(body []byte) (code, message string) {
+	var doc struct {
+		Errors []struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"errors"`
+	}
+	if json.Unmarshal(body, &doc) != nil {
+		return "", ""
+	}
+	var codes, msgs []string
+	for _, e := range doc.Errors {
+		if e.Code != "" {
+			codes = append(codes, e.Code)
+		}
+		if e.Message != "" {
+			msgs = append(msgs, e.Message)
+		}
+	}
+	return strings.Join(codes, ", "), strings.Join(msgs, "; ")
+}
+
+// parseRetryAfter parses a Retry-After value in seconds or as an HTTP date.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if s <= 0 {
+			return 0
+		}
+		return time.Duration(min(s, int64(24*time.Hour/time.Second))) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := t.Sub(now); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+// requestError describes a failed exchange that produced no response. A
+// *transport.Error from go-containerregistry's authentication becomes a
+// *core.HTTPError.
+func requestError(method string, u *url.URL, err error) error {
+	return translate(method, u, err)
+}
+
+// translate converts go-containerregistry's *transport.Error into a
+// *core.HTTPError, and names the request of other errors without the
+// secrets a *url.Error would print.
+func translate(method string, u *url.URL, err error) error {
+	var te *transport.Error
+	if errors.As(err, &te) {
+		e := &core.HTTPError{Method: method, URL: redactURL(u), StatusCode: te.StatusCode}
+		if te.Request != nil {
+			e.Method, e.URL = te.Request.Method, redactURL(te.Request.URL)
+		}
+		var codes, msgs []string
+		for _, d := range te.Errors {
+			codes = append(codes, string(d.Code))
+			if d.Message != "" {
+				msgs = append(msgs, d.Message)
+			}
+		}
+		e.Code, e.Message = strings.Join(codes, ", "), strings.Join(msgs, "; ")
+		return e
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if u == nil {
+			if pu, perr := url.Parse(ue.URL); perr == nil {
+				u = pu
+			}
+		}
+		err = ue.Err
+	}
+	if u == nil {
+		return err
+	}
+	return fmt.Errorf("%s %s: %w", method, redactURL(u), err)
+}
+
+// wrap adds the operation and target to err, and for 401 and 403 a hint
+// naming the host and where its credentials come from.
+func (h *hostState) wrap(op, target string, err error) error {
+	switch {
+	case errors.Is(err, core.ErrUnauthorized):
+		return fmt.Errorf("%s %s: %w (registry %s did not accept the credentials sent, if any: check its hosts[] entry in the config, or run `docker login %s`)",
+			op, target, err, h.name, h.name)
+	case errors.Is(err, core.ErrDenied):
+		return fmt.Errorf("%s %s: %w (the credentials used for registry %s lack permission for this repository: check its hosts[] entry or the Docker config)",
+			op, target, err, h.name)
+	}
+	return fmt.Errorf("%s %s: %w", op, target, err)
+}
+
+// invalid reports bad input, which no retry can fix.
+func invalid(format string, args ...any) error {
+	return retry.Permanent(fmt.Errorf(format, args...))
+}
