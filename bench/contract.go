@@ -1,0 +1,67 @@
+package bench
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/fluxcd/flux-mirror/bench/counting"
+)
+
+// Contract is the most requests of each kind one registry may see during a
+// sync. A kind that is absent allows none.
+type Contract map[counting.Kind]int
+
+// Check returns an error that lists every kind whose count exceeds the
+// contract (every kind Classify returns is in counting.Kinds), or nil. Fewer requests than allowed pass: the contract is an
+// upper bound, and the benchmark checks the copy's result separately.
+func (c Contract) Check(got counting.Counts) error {
+	var over []string
+	for _, k := range counting.Kinds {
+		if n := got.Requests[k]; n > c[k] {
+			over = append(over, fmt.Sprintf("%s %d (contract %d)", k, n, c[k]))
+		}
+	}
+	if len(over) == 0 {
+		return nil
+	}
+	return fmt.Errorf("more requests than the contract: %s", strings.Join(over, ", "))
+}
+
+// Workload describes what one sync has to mirror.
+type Workload struct {
+	// Entries is the number of config entries (repositories).
+	Entries int
+	// Tags is the number of selected tags across all entries.
+	Tags int
+	// Blobs is the number of distinct blobs (layers and configs) of all
+	// selected images; a blob shared by several images counts once.
+	Blobs int
+}
+
+// NoOpContract is the most a sync may ask when every tag is already at the
+// destination: on the source, one /v2/ ping, one tag list per entry (one
+// page) and one manifest HEAD per tag; on the destination, one ping and one
+// manifest HEAD per tag. Nothing is read or written.
+func NoOpContract(w Workload) (source, destination Contract) {
+	source = Contract{counting.Ping: 1, counting.TagList: w.Entries, counting.ManifestHead: w.Tags}
+	destination = Contract{counting.Ping: 1, counting.ManifestHead: w.Tags}
+	return source, destination
+}
+
+// CopyContract is the most a sync may ask when the destination is empty
+// and the images are plain manifests (no index, no referrers): the no-op
+// requests, plus a manifest GET per tag and a GET per distinct blob on the
+// source, and on the destination per distinct blob one HEAD, one POST and
+// one PUT (a blob shared by several tags is checked and uploaded once), then
+// a manifest PUT per tag. Source and destination are different registries,
+// so no mount is attempted.
+func CopyContract(w Workload) (source, destination Contract) {
+	source, destination = NoOpContract(w)
+	source[counting.ManifestGet] = w.Tags
+	source[counting.BlobGet] = w.Blobs
+	destination[counting.BlobHead] = w.Blobs
+	destination[counting.UploadPost] = w.Blobs
+	destination[counting.UploadPut] = w.Blobs
+	destination[counting.ManifestPut] = w.Tags
+	return source, destination
+}

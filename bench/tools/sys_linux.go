@@ -1,0 +1,17 @@
+package tools
+
+import (
+	"os"
+	"os/exec"
+	"syscall"
+)
+
+// setParentDeathSignal kills the measured program if its launcher dies
+// (e.g. the benchmark is cancelled and kills the launcher).
+func setParentDeathSignal(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+}
+
+// closeOnExec keeps the launcher's report pipe out of the measured
+// program, so that only the launcher holds it open.
+func closeOnExec(f *os.File) { syscall.CloseOnExec(int(f.Fd())) }

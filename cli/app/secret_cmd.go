@@ -1,0 +1,74 @@
+package app
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/fluxcd/flux-mirror/adapters/dockerconfig"
+	"github.com/fluxcd/flux-mirror/adapters/kubesecret"
+	"github.com/fluxcd/flux-mirror/core/auth"
+)
+
+type secretCmd struct {
+	Name string `arg:"" help:"Name of the Secret."`
+	hostsConfig
+	Create bool `help:"Fail if the Secret exists instead of replacing it."`
+	Export bool `help:"Print the Secret as YAML on stdout instead of applying it."`
+	kubesecret.Options
+}
+
+func (c *secretCmd) Help() string {
+	return `Mints the same credentials as login for the config's hosts and writes them to Kubernetes as a Secret of type
+kubernetes.io/dockerconfigjson (key .dockerconfigjson). By default the Secret is created or replaced, keeping its
+labels and annotations. Connection flags work as in kubectl, with the in-cluster config as fallback.`
+}
+
+func (c *secretCmd) Run(ctx context.Context, e *env, g *Globals) error {
+	resolved, err := c.resolveCredentials(ctx, e, g)
+	if err != nil {
+		return err
+	}
+	creds := map[string]auth.Credential{}
+	for _, r := range resolved {
+		if r.Skipped {
+			fmt.Fprintf(e.Stderr, "• skipping %s\n", r.Host)
+			continue
+		}
+		creds[r.Host] = r.Credential
+		if r.Credential.Bearer() {
+			fmt.Fprintf(e.Stderr, "⚠ %s: the bearer credential is written as registrytoken, which kubelet cannot use for image pulls (Flux and crane can); set hosts[].username for a username/password login\n", r.Host)
+		}
+	}
+	if len(creds) == 0 {
+		return fmt.Errorf("no credentials to write: every selected host is TLS-only")
+	}
+	payload, err := dockerconfig.Encode(creds)
+	if err != nil {
+		return err
+	}
+	c.Options.UserAgent = userAgent()
+	if c.Export {
+		ns, err := c.Options.ResolveNamespace()
+		if err != nil {
+			return err
+		}
+		out, err := kubesecret.ExportYAML(kubesecret.Build(c.Name, ns, payload))
+		if err != nil {
+			return err
+		}
+		_, err = e.Stdout.Write(out)
+		return err
+	}
+	client, ns, err := kubesecret.Connect(c.Options)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, g.timeoutOr(defaultCredentialTimeout))
+	defer cancel()
+	action, err := kubesecret.Apply(ctx, client, kubesecret.Build(c.Name, ns, payload), c.Create)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.Stdout, "✔ secret %s/%s %s with %s\n", ns, c.Name, action, plural(len(creds), "host"))
+	return nil
+}

@@ -1,0 +1,171 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/fluxcd/flux-mirror/adapters/cosign"
+	"github.com/fluxcd/flux-mirror/adapters/helmrepo"
+	"github.com/fluxcd/flux-mirror/adapters/hostauth"
+	"github.com/fluxcd/flux-mirror/adapters/registry"
+	"github.com/fluxcd/flux-mirror/core/config"
+	"github.com/fluxcd/flux-mirror/core/mirror"
+	"github.com/fluxcd/flux-mirror/core/report"
+)
+
+type syncCmd struct {
+	Config        string `arg:"" optional:"" name:"config" help:"Config file, or - for stdin (default $$FLUX_MIRROR_CONFIG)." predictor:"file"`
+	Output        string `short:"o" enum:"text,yaml,json" default:"text" help:"Output format: text for people; yaml or json print the Report on stdout."`
+	Concurrency   int    `default:"4" help:"Copy jobs in flight across all entries (N > 0)."`
+	Retries       int    `default:"3" help:"Retry attempts per job (N >= 0), within the job's --timeout."`
+	Overwrite     bool   `help:"Force overwrite: true on every entry: replace destination tags whose digest differs from the source."`
+	DriftExitCode int    `default:"2" help:"Exit code when drift is found and nothing failed (0..255)."`
+	DryRun        bool   `help:"Plan and compare, write nothing; report would-copy and would-overwrite."`
+	Verbose       bool   `help:"Structured diagnostic log on stderr: every blob pushed or found, manifest digests, retries, referrer fallback-tag updates. No progress display."`
+	NoProgress    bool   `help:"No live progress display; the per-tag lines and the summary still print."`
+	Insecure      bool   `help:"Allow plain HTTP and skip TLS verification for every registry and Helm repository (development only)."`
+	TrustedRoot   string `name:"trusted-root" env:"FLUX_MIRROR_TRUSTED_ROOT" type:"path" predictor:"file" help:"Sigstore trusted_root.json to verify cosign signatures against, instead of the public-good root fetched through TUF (air-gapped mirrors, private Sigstore)."`
+}
+
+func (c *syncCmd) Help() string {
+	return `Plans every entry of the config (list the source tags or read the chart index, select, resolve digests, verify
+signatures, snapshot referrers), then copies on one pool of --concurrency workers. A destination tag that differs
+from the source is reported as drift and left alone unless overwrite is set.
+
+Exit codes: 0 everything copied or skipped as expected; 1 a tag or entry failed, or the config, flags or
+credentials could not be loaded; 2 (or --drift-exit-code) drift and no failure.`
+}
+
+// Validate checks the flags' ranges before anything runs.
+func (c *syncCmd) Validate() error {
+	switch {
+	case c.Concurrency <= 0:
+		return fmt.Errorf("--concurrency must be greater than 0, got %d", c.Concurrency)
+	case c.Retries < 0:
+		return fmt.Errorf("--retries must be 0 or more, got %d", c.Retries)
+	case c.DriftExitCode < 0 || c.DriftExitCode > 255:
+		return fmt.Errorf("--drift-exit-code must be between 0 and 255, got %d", c.DriftExitCode)
+	}
+	return nil
+}
+
+func (c *syncCmd) Run(ctx context.Context, e *env, g *Globals) error {
+	path, err := e.resolveConfigPath(c.Config, "")
+	if err != nil {
+		return err
+	}
+	cfg, err := e.loadConfig(path, g, config.PurposeSync)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.DiscardHandler)
+	if c.Verbose {
+		log = slog.New(slog.NewTextHandler(e.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+
+	deps, closeDeps, err := e.hostDeps(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer closeDeps()
+	sources, err := hostauth.NewSources(cfg.Hosts, deps)
+	if err != nil {
+		return err
+	}
+	tlsConfigs, err := hostauth.TLSConfigs(cfg.Hosts, deps)
+	if err != nil {
+		return err
+	}
+	hosts := map[string]registry.Host{}
+	for _, h := range cfg.Hosts {
+		hosts[h.Host] = registry.Host{
+			Credentials:  sources[h.Host],
+			TLS:          tlsConfigs[h.Host],
+			MaxChunkSize: h.MaxChunkSize * 1024,
+		}
+	}
+	reg, err := registry.New(registry.Options{
+		Hosts:     hosts,
+		Insecure:  c.Insecure,
+		Logger:    log,
+		UserAgent: userAgent(),
+	})
+	if err != nil {
+		return err
+	}
+	var engineDeps mirror.Deps
+	if len(cfg.Charts) > 0 {
+		charts, err := helmrepo.New(helmrepo.Options{Insecure: c.Insecure, Logger: log, UserAgent: userAgent()})
+		if err != nil {
+			return err
+		}
+		engineDeps.Charts = charts
+	}
+	if needsVerifier(cfg) {
+		v, err := cosign.New(cosign.Options{Registry: reg, TrustedRootPath: c.TrustedRoot, Logger: log})
+		if err != nil {
+			return err
+		}
+		engineDeps.Verifier = v
+	}
+
+	out := newSyncOutput(e, c)
+	engine := mirror.New(reg, mirror.Options{
+		Concurrency: c.Concurrency,
+		Retries:     c.Retries,
+		Timeout:     g.timeoutOr(mirror.DefaultTimeout),
+		Overwrite:   c.Overwrite,
+		DryRun:      c.DryRun,
+		Logger:      log,
+		Observer:    out,
+		Reporter:    "flux-mirror/" + Version(),
+	}, engineDeps)
+	rep := engine.Run(ctx, cfg)
+	out.finish()
+	if err := c.writeReport(e.Stdout, rep); err != nil {
+		return err
+	}
+	if code := rep.ExitCode(c.DriftExitCode); code != 0 {
+		return silentExit(code)
+	}
+	return nil
+}
+
+func needsVerifier(cfg *config.Config) bool {
+	for _, a := range cfg.Artifacts {
+		if a.Verify != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// writeReport prints the summary (text) or the whole Report (yaml, json).
+func (c *syncCmd) writeReport(w io.Writer, rep *report.Report) error {
+	switch c.Output {
+	case "json":
+		return report.WriteJSON(w, rep)
+	case "yaml":
+		b, err := yaml.Marshal(rep)
+		if err != nil {
+			return fmt.Errorf("encode the report: %w", err)
+		}
+		_, err = w.Write(b)
+		return err
+	default:
+		return report.WriteSummary(w, rep.Report.Summary, rep.Duration())
+	}
+}
+
+// timeoutOr returns --timeout, or def when it was not given.
+func (g *Globals) timeoutOr(def time.Duration) time.Duration {
+	if g.Timeout > 0 {
+		return g.Timeout
+	}
+	return def
+}

@@ -1,0 +1,42 @@
+package app
+
+import (
+	"fmt"
+
+	"github.com/fluxcd/flux-mirror/core/config"
+)
+
+type validateCmd struct {
+	Config    string `arg:"" optional:"" name:"config" help:"Config file, or - for stdin (default $$FLUX_MIRROR_CONFIG)." predictor:"file"`
+	HostsOnly bool   `name:"hosts-only" help:"Validate the config as login and secret read it, where artifacts and charts are optional."`
+}
+
+func (c *validateCmd) Help() string {
+	return "Loads the config exactly as sync does (environment substitution, strict decoding, every validation rule,\npath confinement) without any network access, and prints every error found. With --hosts-only it checks the\nconfig as login and secret read it, where artifacts and charts are optional."
+}
+
+func (c *validateCmd) Run(e *env, g *Globals) error {
+	path, err := e.resolveConfigPath(c.Config, "")
+	if err != nil {
+		return err
+	}
+	purpose := config.PurposeSync
+	if c.HostsOnly {
+		purpose = config.PurposeHosts
+	}
+	cfg, err := e.loadConfig(path, g, purpose)
+	if err != nil {
+		return err
+	}
+	summary := fmt.Sprintf("%s, %s, %s", plural(len(cfg.Artifacts), "artifact"), plural(len(cfg.Charts), "chart"), plural(len(cfg.Hosts), "host"))
+	fmt.Fprintf(e.Stdout, "✔ %s is valid (%s)\n", displayName(path), summary)
+	return nil
+}
+
+// plural formats a count with its noun, e.g. "1 chart", "2 charts".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}

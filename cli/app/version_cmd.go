@@ -1,0 +1,89 @@
+package app
+
+import (
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+)
+
+// version is set at build time with
+// -ldflags "-X github.com/fluxcd/flux-mirror/cli/app.version=v1.2.3".
+var version = ""
+
+// Version returns flux-mirror's version: the linker-set value, else the
+// module version recorded in the build info, else "dev".
+func Version() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+// BuildInfo is what `flux-mirror version` prints.
+type BuildInfo struct {
+	Version   string   `json:"version"`
+	GoVersion string   `json:"goVersion"`
+	Platform  string   `json:"platform"`
+	Providers []string `json:"providers"`
+	Omitted   []string `json:"omittedProviders,omitempty"`
+}
+
+type versionCmd struct {
+	Output string `short:"o" enum:"text,yaml,json" default:"text" help:"Output format: text, yaml or json."`
+}
+
+func (c *versionCmd) Run(e *env) error {
+	info := e.buildInfo()
+	switch c.Output {
+	case "json":
+		b, err := json.MarshalIndent(info, "", "  ")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(e.Stdout, string(b))
+	case "yaml":
+		b, err := yaml.Marshal(info)
+		if err != nil {
+			return err
+		}
+		fmt.Fprint(e.Stdout, string(b))
+	default:
+		fmt.Fprintf(e.Stdout, "flux-mirror %s\ngo: %s %s\nproviders: %s\n", info.Version, info.GoVersion, info.Platform, strings.Join(info.Providers, ", "))
+		if len(info.Omitted) > 0 {
+			fmt.Fprintf(e.Stdout, "omitted: %s\n", strings.Join(info.Omitted, ", "))
+		}
+	}
+	return nil
+}
+
+func (e *env) buildInfo() BuildInfo {
+	info := BuildInfo{
+		Version:   Version(),
+		GoVersion: runtime.Version(),
+		Platform:  runtime.GOOS + "/" + runtime.GOARCH,
+		Providers: []string{},
+	}
+	for _, p := range e.TokenProviders {
+		info.Providers = append(info.Providers, p.Name)
+	}
+	for _, p := range e.RegistryProviders {
+		info.Providers = append(info.Providers, p.Name)
+	}
+	if e.SPIFFE != nil {
+		info.Providers = append(info.Providers, "x509-svid")
+	}
+	for _, o := range e.Omitted {
+		info.Omitted = append(info.Omitted, o.Name)
+	}
+	slices.Sort(info.Providers)
+	slices.Sort(info.Omitted)
+	return info
+}

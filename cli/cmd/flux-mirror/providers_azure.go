@@ -1,0 +1,11 @@
+//go:build !fm_custom || fm_azure
+
+package main
+
+import "github.com/fluxcd/flux-mirror/providers/azure"
+
+// The azure token provider (Entra ID access token) and the acr registry provider.
+func init() {
+	tokenProviders = append(tokenProviders, azure.NewTokenFactory())
+	registryProviders = append(registryProviders, azure.NewRegistryFactory())
+}

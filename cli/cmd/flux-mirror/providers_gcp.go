@@ -1,0 +1,11 @@
+//go:build !fm_custom || fm_gcp
+
+package main
+
+import "github.com/fluxcd/flux-mirror/providers/gcp"
+
+// The gcp token provider (Google ID token) and the gar registry provider.
+func init() {
+	tokenProviders = append(tokenProviders, gcp.NewTokenFactory())
+	registryProviders = append(registryProviders, gcp.NewRegistryFactory())
+}

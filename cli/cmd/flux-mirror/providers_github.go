@@ -1,0 +1,10 @@
+//go:build !fm_custom || fm_github
+
+package main
+
+import "github.com/fluxcd/flux-mirror/providers/github"
+
+// The github and forgejo token providers (Actions OIDC).
+func init() {
+	tokenProviders = append(tokenProviders, github.NewFactory(), github.NewForgejoFactory())
+}
