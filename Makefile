@@ -31,16 +31,18 @@ fmt-check:
 test-modules:
 	@set -e; for m in $(MODULES); do \
 		race=""; for r in $(RACE_MODULES); do [ "$$m" = "$$r" ] && race="-race"; done; \
-		echo "== $$m"; \
+		echo "== $$m"; start=$$SECONDS; \
 		(cd $$m && $(GO) vet ./... && $(GO) test $$race -count=1 ./...); \
+		echo "== $$m: $$((SECONDS - start))s"; \
 	done
 
 # Every module must be tidy and build and vet (which compiles its tests)
 # without the workspace, through its own go.mod and replace lines.
 check-standalone:
 	@set -e; for m in $(MODULES); do \
-		echo "== GOWORK=off $$m"; \
+		echo "== GOWORK=off $$m"; start=$$SECONDS; \
 		(cd $$m && GOWORK=off $(GO) mod tidy -diff && GOWORK=off $(GO) vet ./...); \
+		echo "== GOWORK=off $$m: $$((SECONDS - start))s"; \
 	done
 
 tidy:

@@ -8,6 +8,13 @@ require (
 	github.com/spiffe/go-spiffe/v2 v2.9.0
 )
 
-require github.com/Masterminds/semver/v3 v3.5.0 // indirect
+require (
+	github.com/Masterminds/semver/v3 v3.5.0 // indirect
+	go.yaml.in/yaml/v3 v3.0.6 // indirect
+	golang.org/x/net v0.62.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20261026165753-2ffab32bce7e // indirect
+	google.golang.org/grpc v1.85.0 // indirect
+)
 
 replace github.com/fluxcd/flux-mirror/core => ../../core

@@ -9,9 +9,11 @@ require (
 )
 
 require (
-	github.com/googleapis/enterprise-certificate-proxy v0.3.23 // indirect
+	github.com/googleapis/enterprise-certificate-proxy v0.3.24 // indirect
 	github.com/googleapis/gax-go/v2 v2.27.0 // indirect
+	golang.org/x/net v0.62.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
+	google.golang.org/api v0.311.0 // indirect
 )
 
 replace github.com/fluxcd/flux-mirror/core => ../../core
