@@ -37,15 +37,20 @@ test-modules:
 	done
 
 # Every module must be tidy and build and vet (which compiles its tests)
-# without the workspace, through its own go.mod and replace lines.
+# without the workspace, through its own go.mod and replace lines, and
+# resolve the same dependency versions alone as in the workspace.
 check-standalone:
 	@set -e; for m in $(MODULES); do \
 		echo "== GOWORK=off $$m"; start=$$SECONDS; \
 		(cd $$m && GOWORK=off $(GO) mod tidy -diff && GOWORK=off $(GO) vet ./...); \
 		echo "== GOWORK=off $$m: $$((SECONDS - start))s"; \
 	done
+	@hack/check-aligned.sh $(MODULES)
 
+# go work sync raises each module's requirements to the workspace's
+# versions, so a module alone builds what the workspace builds.
 tidy:
+	$(GO) work sync
 	@for m in $(MODULES); do (cd $$m && GOWORK=off $(GO) mod tidy); done
 
 demo: build
