@@ -34,9 +34,6 @@ import (
 	tclog "github.com/testcontainers/testcontainers-go/log"
 )
 
-// DistributionVersion is the distribution release the container runs.
-const DistributionVersion = "v3.1.2"
-
 const (
 	imageRepo     = "flux-mirror-registrytest-distribution"
 	containerPort = "5000/tcp"
@@ -54,8 +51,8 @@ var (
 // WithTokenAuth are enforced by the containerized registry itself; TLS,
 // the token endpoint and middleware live in the in-process front. Storage
 // is always the container's filesystem. The first call in a process
-// builds the registry binary (cached in the user cache directory, about a
-// minute cold) and the image.
+// builds the registry binary (about a minute on a cold build cache) and
+// the image.
 func NewDistribution(t testing.TB, opts ...registrytest.Option) *registrytest.Server {
 	t.Helper()
 	setupOnce.Do(func() { setupErr = setup() })
@@ -90,19 +87,14 @@ func setup() error {
 		skipMsg = "no Docker engine reachable: " + err.Error()
 		return nil
 	}
-	bin, err := registryBinary(ctx)
-	if err != nil {
-		return err
-	}
 	dir, err := os.MkdirTemp("", "registrytest-image-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	if err := os.Link(bin, filepath.Join(dir, "registry")); err != nil {
-		if err := copyFile(bin, filepath.Join(dir, "registry")); err != nil {
-			return err
-		}
+	bin := filepath.Join(dir, "registry")
+	if err := buildRegistry(ctx, bin); err != nil {
+		return err
 	}
 	dockerfile := "FROM scratch\nCOPY registry /registry\nEXPOSE 5000\nENTRYPOINT [\"/registry\", \"serve\", \"/etc/registry/config.yml\"]\n"
 	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
@@ -112,7 +104,7 @@ func setup() error {
 	if err != nil {
 		return err
 	}
-	tag := DistributionVersion + "-" + sum[:12]
+	tag := "registryd-" + sum[:12]
 	req := &testcontainers.ContainerRequest{FromDockerfile: testcontainers.FromDockerfile{
 		Context: dir, Repo: imageRepo, Tag: tag, KeepImage: true, BuildLogWriter: io.Discard,
 	}}
@@ -122,47 +114,41 @@ func setup() error {
 	return nil
 }
 
-// registryBinary compiles distribution's registry command for the
-// container's platform in a throwaway module, and caches it.
-func registryBinary(ctx context.Context) (string, error) {
+// buildRegistry compiles registryd (distribution with the drivers the
+// tests use, from this module, so the same version as the in-process
+// registry) for the container's platform into bin. One test process at a
+// time builds, under a lock file in the user cache directory: the test
+// binaries of several packages start together, and without the lock each
+// would compile distribution at the same time; with it, the later ones
+// find Go's build cache warm and only link.
+func buildRegistry(ctx context.Context, bin string) error {
+	_, self, _, ok := runtime.Caller(0)
+	if !ok || !filepath.IsAbs(self) {
+		return errors.New("locate registryd: the test binary was built with -trimpath; build it without")
+	}
 	cache, err := os.UserCacheDir()
 	if err != nil {
 		cache = os.TempDir()
 	}
-	dir := filepath.Join(cache, "flux-mirror", "registrytest")
-	bin := filepath.Join(dir, fmt.Sprintf("registry-%s-linux-%s", DistributionVersion, runtime.GOARCH))
-	if _, err := os.Stat(bin); err == nil {
-		return bin, nil
+	lockDir := filepath.Join(cache, "flux-mirror", "registrytest")
+	if err := os.MkdirAll(lockDir, 0o755); err != nil {
+		return err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	mod, err := os.MkdirTemp("", "registrytest-build-")
+	unlock, err := lockFile(filepath.Join(lockDir, "build.lock"))
 	if err != nil {
-		return "", err
+		return fmt.Errorf("lock the registry build: %w", err)
 	}
-	defer os.RemoveAll(mod)
-	if err := os.WriteFile(filepath.Join(mod, "go.mod"), []byte("module registrybuild\n\ngo 1.26.0\n"), 0o644); err != nil {
-		return "", err
+	defer unlock()
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
+	cmd.Dir = filepath.Join(filepath.Dir(self), "registryd")
+	// Static, for an image FROM scratch.
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("go build registryd: %w\n%s", err, out.String())
 	}
-	tmp := bin + fmt.Sprintf(".tmp%d", os.Getpid())
-	env := append(os.Environ(), "GOWORK=off", "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH, "GOFLAGS=-mod=mod")
-	for _, args := range [][]string{
-		{"get", "github.com/distribution/distribution/v3@" + DistributionVersion},
-		{"build", "-trimpath", "-ldflags=-s -w", "-o", tmp, "github.com/distribution/distribution/v3/cmd/registry"},
-	} {
-		cmd := exec.CommandContext(ctx, "go", args...)
-		cmd.Dir, cmd.Env = mod, env
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Run(); err != nil {
-			return "", fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out.String())
-		}
-	}
-	if err := os.Rename(tmp, bin); err != nil {
-		return "", err
-	}
-	return bin, nil
+	return nil
 }
 
 // start runs one registry container configured for b and returns its URL.
@@ -295,21 +281,4 @@ func fileDigest(path string) (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return errors.Join(out.Close())
 }
