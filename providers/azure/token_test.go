@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,11 +34,18 @@ func mint(t *testing.T, g *guard, aud string) (auth.Token, error) {
 
 func checkToken(t *testing.T, tok auth.Token) {
 	t.Helper()
+	checkTokenFor(t, tok, audience)
+}
+
+// checkTokenFor checks that tok is an Entra token for aud that lives about
+// an hour.
+func checkTokenFor(t *testing.T, tok auth.Token, aud string) {
+	t.Helper()
 	claims, err := auth.UnverifiedClaims(tok.Value)
 	if err != nil {
 		t.Fatalf("token: %v", err)
 	}
-	if claims["aud"] != audience || claims["tid"] != tenantID {
+	if claims["aud"] != aud || claims["tid"] != tenantID {
 		t.Errorf("token claims = %v", claims)
 	}
 	if life := time.Until(tok.ExpiresAt); life < 55*time.Minute || life > time.Hour {
@@ -80,6 +88,8 @@ func TestTokenWithWorkloadIdentity(t *testing.T) {
 
 // TestTokenWithManagedIdentity uses the App Service managed identity
 // protocol (IDENTITY_ENDPOINT/IDENTITY_HEADER), which can run on loopback.
+var managedIdentityRuns atomic.Int32
+
 func TestTokenWithManagedIdentity(t *testing.T) {
 	isolate(t)
 	var resources []string
@@ -98,13 +108,16 @@ func TestTokenWithManagedIdentity(t *testing.T) {
 	t.Cleanup(mi.Close)
 	t.Setenv("IDENTITY_ENDPOINT", mi.URL+"/msi/token")
 	t.Setenv("IDENTITY_HEADER", identityHeader)
+	// MSAL keeps managed identity tokens in a process-wide cache, so each
+	// run of this test (go test -count) asks for another audience.
+	aud := fmt.Sprintf("%s-mi-%d", audience, managedIdentityRuns.Add(1))
 	g := newGuard()
-	tok, err := mint(t, g, audience)
+	tok, err := mint(t, g, aud)
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkToken(t, tok)
-	if len(resources) != 1 || resources[0] != audience {
+	checkTokenFor(t, tok, aud)
+	if len(resources) != 1 || resources[0] != aud {
 		t.Errorf("managed identity resources = %v", resources)
 	}
 }
