@@ -38,6 +38,9 @@ exec "$@"`
 	if errors.As(err, &exit) && exit.ExitCode() == 99 {
 		t.Skipf("cannot hide the Docker socket here:\n%s", out)
 	}
+	if strings.Contains(string(out), "--- PASS: TestDistributionContainer/") {
+		t.Skipf("the child still reached a Docker engine; cannot test the skip here:\n%s", out)
+	}
 	if err != nil {
 		if strings.Contains(string(out), "unshare failed") || strings.Contains(string(out), "unshare:") {
 			t.Skipf("no mount namespace here: %s", out)
