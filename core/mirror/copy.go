@@ -14,10 +14,37 @@ import (
 	"github.com/fluxcd/flux-mirror/core/retry"
 )
 
-// blobParallelism is how many blobs of one image manifest a job transfers
-// at the same time, so that a single large image does not move its layers
-// one by one; a job never has more streams open than this.
+// blobParallelism is how many blobs one job transfers at the same time, so
+// that a single large image does not move its layers one by one; the blobs
+// of all manifests of a job (an index's platform images included) share
+// these slots, so a job never has more blob streams open than this.
 const blobParallelism = 3
+
+// childParallelism is how many child manifests of an index a job copies at
+// the same time. Their manifest requests overlap, which saves round trips;
+// their blob transfers still share the job's blobParallelism slots.
+const childParallelism = 4
+
+// blobCheckParallelism is how many blobs of one manifest a job checks (and
+// then mounts or uploads, in its slots) at the same time.
+const blobCheckParallelism = 8
+
+// transfers are a job's blob-transfer slots (see blobParallelism). A slot
+// is held only while bytes move, never while waiting for anything else.
+type transfers chan struct{}
+
+func newTransfers() transfers { return make(transfers, blobParallelism) }
+
+// do runs fn in a slot, waiting for one unless ctx ends first.
+func (t transfers) do(ctx context.Context, fn func() error) error {
+	select {
+	case t <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-t }()
+	return fn()
+}
 
 // parallel calls fn for every item, at most n at a time, and returns the
 // first error (in item order) after all calls have returned. A failure does
@@ -66,16 +93,17 @@ func parallel[T any](ctx context.Context, n int, items []T, fn func(context.Cont
 // copyTagged copies the source manifest tagged tag, which planning resolved
 // to want, with everything it references, and writes the tag at dst last.
 func (r *run) copyTagged(ctx context.Context, src, dst oci.Repository, tag string, want oci.Descriptor) error {
-	_, err := r.copyManifest(ctx, src, dst, tag, want, tag)
+	_, err := r.copyManifest(ctx, newTransfers(), src, dst, tag, want, tag)
 	return err
 }
 
 // copyManifest fetches the manifest src:ref, checks that it is want (for a
 // tag: that the tag did not move since planning), copies its child
 // manifests and blobs to dst, and then puts the manifest, byte for byte,
-// under putRef (a tag, or its digest).
+// under putRef (a tag, or its digest). Child manifests are copied side by
+// side; every blob transfer takes one of the job's slots tr.
 // It returns the parsed manifest.
-func (r *run) copyManifest(ctx context.Context, src, dst oci.Repository, ref string, want oci.Descriptor, putRef string) (oci.Manifest, error) {
+func (r *run) copyManifest(ctx context.Context, tr transfers, src, dst oci.Repository, ref string, want oci.Descriptor, putRef string) (oci.Manifest, error) {
 	sref := refString(src, ref)
 	desc, body, err := r.reg.GetManifest(ctx, src, ref)
 	if err != nil {
@@ -100,13 +128,16 @@ func (r *run) copyManifest(ctx context.Context, src, dst oci.Repository, ref str
 		return oci.Manifest{}, retry.Permanent(fmt.Errorf("manifest %s: %w", sref, err))
 	}
 	mediaType = m.MediaType
-	for _, child := range refs.Manifests {
-		if _, err := r.ensureManifest(ctx, src, dst, child); err != nil {
-			return oci.Manifest{}, err
-		}
+	err = parallel(ctx, childParallelism, refs.Manifests, func(ctx context.Context, child oci.Descriptor) error {
+		_, err := r.ensureManifest(ctx, tr, src, dst, child)
+		return err
+	})
+	if err != nil {
+		return oci.Manifest{}, err
 	}
-	err = parallel(ctx, blobParallelism, refs.Blobs, func(ctx context.Context, b oci.Descriptor) error {
-		return r.ensureBlob(ctx, src, dst, b)
+	// The existence checks overlap; the transfers take the job's slots.
+	err = parallel(ctx, blobCheckParallelism, refs.Blobs, func(ctx context.Context, b oci.Descriptor) error {
+		return r.ensureBlob(ctx, tr, src, dst, b)
 	})
 	if err != nil {
 		return oci.Manifest{}, err
@@ -120,9 +151,9 @@ func (r *run) copyManifest(ctx context.Context, src, dst oci.Repository, ref str
 }
 
 // ensureManifest makes the child manifest desc (and what it references)
-// present at dst, once per run. It returns the manifest when this call
-// copied it, nil when it was present already.
-func (r *run) ensureManifest(ctx context.Context, src, dst oci.Repository, desc oci.Descriptor) (*oci.Manifest, error) {
+// present at dst, once per run, moving blobs in the slots tr. It returns
+// the manifest when this call copied it, nil when it was present already.
+func (r *run) ensureManifest(ctx context.Context, tr transfers, src, dst oci.Repository, desc oci.Descriptor) (*oci.Manifest, error) {
 	var copied *oci.Manifest
 	err := r.objects.do(ctx, objectKey(dst, desc.Digest), func() error {
 		_, err := r.headManifest(ctx, dst, desc.Digest)
@@ -133,7 +164,7 @@ func (r *run) ensureManifest(ctx context.Context, src, dst oci.Repository, desc 
 		case !errors.Is(err, core.ErrNotFound):
 			return fmt.Errorf("check manifest %s: %w", refString(dst, desc.Digest), err)
 		}
-		m, err := r.copyManifest(ctx, src, dst, desc.Digest, desc, desc.Digest)
+		m, err := r.copyManifest(ctx, tr, src, dst, desc.Digest, desc, desc.Digest)
 		if err == nil {
 			copied = &m
 		}
@@ -144,8 +175,9 @@ func (r *run) ensureManifest(ctx context.Context, src, dst oci.Repository, desc 
 
 // ensureBlob makes the blob desc present at dst, once per run: nothing if
 // it is known present, else a HEAD, then a cross-repository mount when
-// source and destination share a host, else a verified streaming upload.
-func (r *run) ensureBlob(ctx context.Context, src, dst oci.Repository, desc oci.Descriptor) error {
+// source and destination share a host, else a verified streaming upload in
+// one of the job's slots tr.
+func (r *run) ensureBlob(ctx context.Context, tr transfers, src, dst oci.Repository, desc oci.Descriptor) error {
 	if nonDistributable(desc.MediaType) {
 		r.log.Debug("non-distributable layer not copied", "digest", desc.Digest, "mediaType", desc.MediaType)
 		return nil
@@ -171,7 +203,7 @@ func (r *run) ensureBlob(ctx context.Context, src, dst oci.Repository, desc oci.
 				r.log.Debug("blob mount failed; uploading instead", "repo", dst.String(), "from", src.String(), "digest", desc.Digest, "error", err)
 			}
 		}
-		return r.uploadBlob(ctx, src, dst, desc)
+		return tr.do(ctx, func() error { return r.uploadBlob(ctx, src, dst, desc) })
 	})
 }
 

@@ -178,7 +178,7 @@ func (r *run) syncSubjectReferrers(ctx context.Context, ent *artifactEntry, j *r
 			case r.opts.DryRun:
 				j.status[k] = report.StatusWouldCopy
 			default:
-				m, err := r.ensureManifest(ctx, src, dst, n.desc)
+				m, err := r.ensureManifest(ctx, newTransfers(), src, dst, n.desc)
 				if err != nil {
 					j.failedAt = k
 					return fmt.Errorf("referrer %s (%s): %w", n.desc.Digest, typ, err)

@@ -369,3 +369,37 @@ func TestBlobsOfOneImageMoveInParallel(t *testing.T) {
 		t.Error("tag written despite a failed blob")
 	}
 }
+
+func TestChildrenOfAnIndexOverlapWithinTheJobsBlobSlots(t *testing.T) {
+	t.Parallel()
+	reg := mirrortest.NewRegistry()
+	src, dst := srcHost+"/org/multi", dstHost+"/mirror/multi"
+	var children []oci.Descriptor
+	for _, arch := range []string{"amd64", "arm64", "ppc64le", "s390x"} {
+		children = append(children, reg.SeedImage(src, "", mirrortest.Image{
+			Layers:   []string{"base-" + arch, "app-" + arch},
+			Platform: &oci.Platform{OS: "linux", Architecture: arch},
+		}))
+	}
+	reg.SeedIndex(src, "1.0.0", children...)
+	reg.AddFault(mirrortest.Fault{Method: mirrortest.GetManifest, Delay: 20 * time.Millisecond})
+	reg.AddFault(mirrortest.Fault{Method: mirrortest.PushBlob, Delay: 20 * time.Millisecond})
+	opts := fastOptions()
+	opts.Concurrency = 1
+	rep := runSync(t, reg, opts, mirror.Deps{}, cfgOf(artifact(src, dst, semverLimit(1))))
+	wantStatuses(t, rep, 0, "1.0.0=copied")
+	wantMirrored(t, reg, src, dst, "1.0.0")
+	for _, c := range children {
+		if _, _, ok := reg.Manifest(dst, c.Digest); !ok {
+			t.Errorf("child %s missing at the destination", c.Digest)
+		}
+	}
+	// The four platform images are fetched side by side...
+	if got := reg.MaxInFlightOf(srcHost, mirrortest.GetManifest); got < 2 {
+		t.Errorf("max child manifest GETs in flight = %d, want the children to overlap", got)
+	}
+	// ...but their 12 blobs share the job's three transfer slots.
+	if got := reg.MaxInFlightOf(dstHost, mirrortest.PushBlob); got != 3 {
+		t.Errorf("max blob uploads in flight = %d, want 3", got)
+	}
+}
