@@ -33,6 +33,9 @@ type Workload struct {
 	Entries int
 	// Tags is the number of selected tags across all entries.
 	Tags int
+	// Children is the number of distinct child manifests of the selected
+	// tags that are indexes (one per platform image); 0 for plain images.
+	Children int
 	// Blobs is the number of distinct blobs (layers and configs) of all
 	// selected images; a blob shared by several images counts once.
 	Blobs int
@@ -49,19 +52,21 @@ func NoOpContract(w Workload) (source, destination Contract) {
 }
 
 // CopyContract is the most a sync may ask when the destination is empty
-// and the images are plain manifests (no index, no referrers): the no-op
-// requests, plus a manifest GET per tag and a GET per distinct blob on the
-// source, and on the destination per distinct blob one HEAD, one POST and
-// one PUT (a blob shared by several tags is checked and uploaded once), then
-// a manifest PUT per tag. Source and destination are different registries,
-// so no mount is attempted.
+// and nothing has referrers: the no-op requests, plus a manifest GET per tag
+// and per child manifest and a GET per distinct blob on the source, and on
+// the destination a HEAD per child manifest (is it there already?), per
+// distinct blob one HEAD, one POST and one PUT (a blob shared by several
+// tags is checked and uploaded once), then a manifest PUT per child and per
+// tag. Source and destination are different registries, so no mount is
+// attempted.
 func CopyContract(w Workload) (source, destination Contract) {
 	source, destination = NoOpContract(w)
-	source[counting.ManifestGet] = w.Tags
+	source[counting.ManifestGet] = w.Tags + w.Children
 	source[counting.BlobGet] = w.Blobs
+	destination[counting.ManifestHead] = w.Tags + w.Children
 	destination[counting.BlobHead] = w.Blobs
 	destination[counting.UploadPost] = w.Blobs
 	destination[counting.UploadPut] = w.Blobs
-	destination[counting.ManifestPut] = w.Tags
+	destination[counting.ManifestPut] = w.Tags + w.Children
 	return source, destination
 }

@@ -15,6 +15,11 @@ func TestContracts(t *testing.T) {
 	copySrc := counting.Counts{Requests: map[counting.Kind]int{counting.Ping: 1, counting.TagList: 1, counting.ManifestHead: 30, counting.ManifestGet: 30, counting.BlobGet: 91}}
 	copyDst := counting.Counts{Requests: map[counting.Kind]int{counting.Ping: 1, counting.ManifestHead: 30, counting.BlobHead: 91, counting.UploadPost: 91, counting.UploadPut: 91, counting.ManifestPut: 30}}
 	csrc, cdst := CopyContract(w)
+	// 10 tags of 4-platform indexes: 40 children.
+	iw := Workload{Entries: 1, Tags: 10, Children: 40, Blobs: 84}
+	indexSrc := counting.Counts{Requests: map[counting.Kind]int{counting.Ping: 1, counting.TagList: 1, counting.ManifestHead: 10, counting.ManifestGet: 50, counting.BlobGet: 84}}
+	indexDst := counting.Counts{Requests: map[counting.Kind]int{counting.Ping: 1, counting.ManifestHead: 50, counting.BlobHead: 84, counting.UploadPost: 84, counting.UploadPut: 84, counting.ManifestPut: 50}}
+	isrc, idst := CopyContract(iw)
 
 	for _, tc := range []struct {
 		name    string
@@ -34,6 +39,10 @@ func TestContracts(t *testing.T) {
 		{"copy shared blob uploaded twice", cdst, with(copyDst, counting.UploadPut, 92), "upload-PUT 92 (contract 91)"},
 		{"copy chunked upload", cdst, with(copyDst, counting.UploadPatch, 91), "upload-PATCH 91 (contract 0)"},
 		{"copy mount between registries", cdst, with(copyDst, counting.Mount, 1), "mount 1 (contract 0)"},
+		{"index copy source exact", isrc, indexSrc, ""},
+		{"index copy destination exact", idst, indexDst, ""},
+		{"index child fetched twice", isrc, with(indexSrc, counting.ManifestGet, 51), "manifest-GET 51 (contract 50)"},
+		{"index child put twice", idst, with(indexDst, counting.ManifestPut, 51), "manifest-PUT 51 (contract 50)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.c.Check(tc.got)

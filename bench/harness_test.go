@@ -72,6 +72,7 @@ type scenario struct {
 var scenarios = []scenario{
 	{name: "shared-base-30", seed: seedSharedBase},
 	{name: "large-4x64MiB", seed: seedLarge},
+	{name: "multiarch-10x4", seed: seedMultiArch},
 	{name: "noop-30", noop: true, seed: seedSharedBase},
 }
 
@@ -103,6 +104,32 @@ func seedLarge(tb testing.TB, src *side) seeded {
 	r := repo{path: "bench/large", tags: []string{"1.0.0"}, digests: map[string]string{}}
 	r.digests["1.0.0"] = src.PushImage(tb, r.path+":1.0.0", ls)
 	return seeded{repos: []repo{r}, workload: Workload{Entries: 1, Tags: 1, Blobs: 5}}
+}
+
+// seedMultiArch pushes 10 tags of one repository, each an OCI index of four
+// platform images; each image has its platform's 4 MiB base layer, shared by
+// the ten tags, and a 512 KiB layer of its own. 40 child manifests and 84
+// distinct blobs (4 bases, 40 own layers, 40 configs).
+func seedMultiArch(tb testing.TB, src *side) seeded {
+	tb.Helper()
+	const tags = 10
+	platforms := []string{"linux/amd64", "linux/arm64", "linux/arm/v7", "linux/ppc64le"}
+	bases := make([]v1.Layer, len(platforms))
+	for p := range platforms {
+		bases[p] = mustLayer(tb, uint64(300+p), 4<<20)
+	}
+	r := repo{path: "bench/multiarch", digests: map[string]string{}}
+	for i := range tags {
+		tag := fmt.Sprintf("2.%d.0", i)
+		images := make([]registrytest.PlatformImage, len(platforms))
+		for p, plat := range platforms {
+			images[p] = registrytest.PlatformImage{Platform: plat, Layers: []v1.Layer{bases[p], mustLayer(tb, uint64(400+10*i+p), 512<<10)}}
+		}
+		r.digests[tag] = src.PushIndexOf(tb, r.path+":"+tag, images...)
+		r.tags = append(r.tags, tag)
+	}
+	children := tags * len(platforms)
+	return seeded{repos: []repo{r}, workload: Workload{Entries: 1, Tags: tags, Children: children, Blobs: len(platforms) + 2*children}}
 }
 
 func mustLayer(tb testing.TB, seed uint64, size int64) v1.Layer {

@@ -1,9 +1,12 @@
 package registrytest
 
 import (
+	"encoding/json"
 	"net/http"
 	"slices"
 	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 func TestSeedAndReadBack(t *testing.T) {
@@ -58,5 +61,41 @@ func TestSeedAndReadBack(t *testing.T) {
 				t.Fatal("no tokens issued")
 			}
 		})
+	}
+}
+
+func TestPushIndexOfSharesLayers(t *testing.T) {
+	t.Parallel()
+	s := NewDistribution(t)
+	base := RandomLayer(t, 1000)
+	baseDigest, err := base.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := s.PushIndexOf(t, "app:multi",
+		PlatformImage{Platform: "linux/amd64", Layers: []v1.Layer{base, RandomLayer(t, 10)}},
+		PlatformImage{Platform: "linux/arm/v7", Layers: []v1.Layer{base}},
+	)
+	_, body := s.Manifest(t, "app@"+idx)
+	var index v1.IndexManifest
+	if err := json.Unmarshal(body, &index); err != nil {
+		t.Fatal(err)
+	}
+	if len(index.Manifests) != 2 || index.Manifests[0].Platform.Architecture != "amd64" ||
+		index.Manifests[1].Platform.Architecture != "arm" || index.Manifests[1].Platform.Variant != "v7" {
+		t.Fatalf("index manifests %+v, want amd64 then arm/v7", index.Manifests)
+	}
+	for _, child := range index.Manifests {
+		_, body := s.Manifest(t, "app@"+child.Digest.String())
+		var m v1.Manifest
+		if err := json.Unmarshal(body, &m); err != nil {
+			t.Fatal(err)
+		}
+		if len(m.Layers) == 0 || m.Layers[0].Digest != baseDigest {
+			t.Errorf("child %s does not start with the shared base layer %s", child.Digest, baseDigest)
+		}
+	}
+	if !s.HasBlob(t, "app", baseDigest.String()) {
+		t.Error("the shared base layer is not in the repository")
 	}
 }

@@ -170,17 +170,37 @@ func (s *Server) PushIndex(t testing.TB, ref string, platforms ...string) string
 	if len(platforms) == 0 {
 		platforms = []string{"linux/amd64", "linux/arm64"}
 	}
+	images := make([]PlatformImage, len(platforms))
+	for i, p := range platforms {
+		images[i] = PlatformImage{Platform: p, Layers: []v1.Layer{RandomLayer(t, 256)}}
+	}
+	return s.PushIndexOf(t, ref, images...)
+}
+
+// PlatformImage is one image of an index that PushIndexOf pushes.
+type PlatformImage struct {
+	// Platform is "os/arch" or "os/arch/variant".
+	Platform string
+	// Layers are the image's layers; share one between the images of
+	// several indexes to share a base layer.
+	Layers []v1.Layer
+}
+
+// PushIndexOf pushes an OCI index of the given images, in order, to ref
+// and returns the index digest.
+func (s *Server) PushIndexOf(t testing.TB, ref string, images ...PlatformImage) string {
+	t.Helper()
 	var idx v1.ImageIndex = mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
-	for _, p := range platforms {
-		parts := strings.Split(p, "/")
+	for _, im := range images {
+		parts := strings.Split(im.Platform, "/")
 		if len(parts) < 2 || len(parts) > 3 {
-			t.Fatalf("registrytest: platform %q must be os/arch[/variant]", p)
+			t.Fatalf("registrytest: platform %q must be os/arch[/variant]", im.Platform)
 		}
 		plat := &v1.Platform{OS: parts[0], Architecture: parts[1]}
 		if len(parts) == 3 {
 			plat.Variant = parts[2]
 		}
-		img := s.image(t, []v1.Layer{RandomLayer(t, 256)}, plat, nil)
+		img := s.image(t, im.Layers, plat, nil)
 		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: plat}})
 	}
 	r := s.parseRef(t, ref)
