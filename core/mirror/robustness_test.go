@@ -349,9 +349,7 @@ func TestBlobsOfOneImageMoveInParallel(t *testing.T) {
 	reg.AddFault(mirrortest.Fault{Method: mirrortest.PushBlob, Delay: 30 * time.Millisecond})
 	opts := fastOptions()
 	opts.Concurrency = 1
-	rep := runSync(t, reg, opts, mirror.Deps{}, cfgOf(artifact(src, dst, semverLimit(1))))
-	wantStatuses(t, rep, 0, "1.0.0=copied")
-	wantMirrored(t, reg, src, dst, "1.0.0")
+	copyOneJob(t, reg, opts, src, dst)
 	if got := reg.MaxInFlightOf(dstHost, mirrortest.PushBlob); got != 3 {
 		t.Errorf("max blob uploads in flight = %d, want 3", got)
 	}
@@ -360,7 +358,7 @@ func TestBlobsOfOneImageMoveInParallel(t *testing.T) {
 	reg2 := mirrortest.NewRegistry()
 	reg2.SeedImage(src, "1.0.0", mirrortest.Image{Layers: []string{"l1", "l2", "l3", "l4", "l5", "l6"}})
 	reg2.AddFault(mirrortest.Fault{Method: mirrortest.PushBlob, Ref: oci.Digest([]byte("l4")), Err: status(400)})
-	rep = runSync(t, reg2, opts, mirror.Deps{}, cfgOf(artifact(src, dst, semverLimit(1))))
+	rep := runSync(t, reg2, opts, mirror.Deps{}, cfgOf(artifact(src, dst, semverLimit(1))))
 	wantStatuses(t, rep, 0, "1.0.0=failed")
 	if e := rep.Report.Results[0].Tags[0].Error; !strings.Contains(e, "push blob "+dst+"@"+oci.Digest([]byte("l4"))) {
 		t.Errorf("error %q", e)
@@ -386,9 +384,7 @@ func TestChildrenOfAnIndexOverlapWithinTheJobsBlobSlots(t *testing.T) {
 	reg.AddFault(mirrortest.Fault{Method: mirrortest.PushBlob, Delay: 20 * time.Millisecond})
 	opts := fastOptions()
 	opts.Concurrency = 1
-	rep := runSync(t, reg, opts, mirror.Deps{}, cfgOf(artifact(src, dst, semverLimit(1))))
-	wantStatuses(t, rep, 0, "1.0.0=copied")
-	wantMirrored(t, reg, src, dst, "1.0.0")
+	copyOneJob(t, reg, opts, src, dst)
 	for _, c := range children {
 		if _, _, ok := reg.Manifest(dst, c.Digest); !ok {
 			t.Errorf("child %s missing at the destination", c.Digest)
@@ -402,4 +398,13 @@ func TestChildrenOfAnIndexOverlapWithinTheJobsBlobSlots(t *testing.T) {
 	if got := reg.MaxInFlightOf(dstHost, mirrortest.PushBlob); got != 3 {
 		t.Errorf("max blob uploads in flight = %d, want 3", got)
 	}
+}
+
+// copyOneJob syncs tag 1.0.0 of src to dst and checks that it was copied
+// whole.
+func copyOneJob(t *testing.T, reg *mirrortest.Registry, opts mirror.Options, src, dst string) {
+	t.Helper()
+	rep := runSync(t, reg, opts, mirror.Deps{}, cfgOf(artifact(src, dst, semverLimit(1))))
+	wantStatuses(t, rep, 0, "1.0.0=copied")
+	wantMirrored(t, reg, src, dst, "1.0.0")
 }
