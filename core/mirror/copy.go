@@ -26,8 +26,9 @@ const blobParallelism = 3
 const childParallelism = 4
 
 // blobCheckParallelism is how many blobs of one manifest a job checks (and
-// then mounts or uploads, in its slots) at the same time.
-const blobCheckParallelism = 8
+// then mounts or uploads, in its slots) at the same time. With
+// childParallelism it bounds a job's small requests in flight to 16.
+const blobCheckParallelism = 4
 
 // transfers are a job's blob-transfer slots (see blobParallelism). A slot
 // is held only while bytes move, never while waiting for anything else.
