@@ -192,18 +192,8 @@ func TestJWKKeyTypes(t *testing.T) {
 
 func TestJWKCachesLongLivedTokensUntilHalfLife(t *testing.T) {
 	t.Parallel()
-	_, ed, _ := ed25519.GenerateKey(rand.Reader)
 	clk := newClock()
-	src, err := NewSource(config.Host{
-		Host: "r.example",
-		Credential: &config.Credential{
-			JWKValue: jwkJSON(t, ed, "k", "", true), Iss: "i", Sub: "s",
-			Exp: &config.Duration{Duration: 10 * time.Minute},
-		},
-	}, Deps{Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ed, src := jwkSourceWithExp(t, clk, 10*time.Minute)
 	first, err := src.Credential(t.Context())
 	if err != nil {
 		t.Fatal(err)
@@ -235,18 +225,7 @@ func TestJWKCachesLongLivedTokensUntilHalfLife(t *testing.T) {
 
 func TestJWKShortLivedTokensAreNotCached(t *testing.T) {
 	t.Parallel()
-	_, ed, _ := ed25519.GenerateKey(rand.Reader)
-	clk := newClock()
-	src, err := NewSource(config.Host{
-		Host: "r.example",
-		Credential: &config.Credential{
-			JWKValue: jwkJSON(t, ed, "k", "", false), Iss: "i", Sub: "s",
-			Exp: &config.Duration{Duration: CacheThreshold - time.Second},
-		},
-	}, Deps{Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, src := jwkSourceWithExp(t, newClock(), CacheThreshold-time.Second)
 	a, _ := src.Credential(t.Context())
 	b, _ := src.Credential(t.Context())
 	if a.Secret == "" || a.Secret == b.Secret {
@@ -476,4 +455,22 @@ func TestJWKConcurrentUse(t *testing.T) {
 			t.Fatal("concurrent callers of a cached JWT source must share one token")
 		}
 	}
+}
+
+// jwkSourceWithExp returns a signed-JWT source for a new Ed25519 key whose
+// tokens live exp, on clock clk, and the key.
+func jwkSourceWithExp(t *testing.T, clk *clock, exp time.Duration) (ed25519.PrivateKey, auth.Source) {
+	t.Helper()
+	_, ed, _ := ed25519.GenerateKey(rand.Reader)
+	src, err := NewSource(config.Host{
+		Host: "r.example",
+		Credential: &config.Credential{
+			JWKValue: jwkJSON(t, ed, "k", "", true), Iss: "i", Sub: "s",
+			Exp: &config.Duration{Duration: exp},
+		},
+	}, Deps{Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ed, src
 }
