@@ -235,7 +235,7 @@ func validateRegex(l *errorList, f field, r Regex) {
 	}
 	refs := templateRefs(r.Extract)
 	if len(refs) == 0 {
-		l.add(f.child("extract").path, f.host, "%q references no capture group; use $name or ${name} with a named group of pattern, e.g. $version", r.Extract)
+		l.add(f.child("extract").path, f.host, "%q references no capture group; use $name with a named group of pattern, e.g. $version", r.Extract)
 		return
 	}
 	var named []string

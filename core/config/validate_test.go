@@ -258,7 +258,7 @@ func TestValidateInvalid(t *testing.T) {
 		{
 			name:   "extract references nothing",
 			mutate: func(c *Config) { c.Artifacts[0].Selector.Regex.Extract = "v" },
-			want:   `artifacts[0].selector.regex.extract: "v" references no capture group; use $name or ${name} with a named group of pattern, e.g. $version`,
+			want:   `artifacts[0].selector.regex.extract: "v" references no capture group; use $name with a named group of pattern, e.g. $version`,
 		},
 		{
 			name:   "semver range invalid",

@@ -129,12 +129,16 @@ func (r *run) listChart(ctx context.Context, ent *chartEntry) {
 			versions = append(versions, v.Version)
 		}
 	}
-	selected, err := selection.SelectVersions(versions, c.EffectiveVersion(), c.Limit)
+	sel, err := selection.ApplyVersions(versions, c.EffectiveVersion(), c.Limit)
 	if err != nil {
 		r.failEntry(ent.index, err)
 		return
 	}
-	r.log.Info("chart versions selected", "source", chartSource(c), "listed", len(versions), "selected", len(selected))
+	selected := sel.Selected
+	r.log.Info("chart versions selected", "source", chartSource(c), "listed", sel.Listed, "matched", sel.Matched, "selected", len(selected), "limit", sel.Limit)
+	if !r.selectionDone(ent.index, sel, true) {
+		return
+	}
 	tags := make([]report.Tag, len(selected))
 	ent.versions = make([]ChartVersion, len(selected))
 	for j, v := range selected {

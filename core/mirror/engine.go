@@ -12,6 +12,7 @@ import (
 	"github.com/fluxcd/flux-mirror/core/config"
 	"github.com/fluxcd/flux-mirror/core/report"
 	"github.com/fluxcd/flux-mirror/core/retry"
+	"github.com/fluxcd/flux-mirror/core/selection"
 )
 
 // Deps are the optional ports of an Engine besides its Registry.
@@ -121,6 +122,24 @@ func (r *run) failEntry(i int, err error) {
 	r.obsMu.Lock()
 	defer r.obsMu.Unlock()
 	r.opts.Observer.EntryFailed(i, r.header(i))
+}
+
+// selectionDone records the selection counts of entry i and reports
+// whether its planning goes on: an empty selection completes the entry
+// with no tags, or fails it under Options.FailOnEmpty.
+func (r *run) selectionDone(i int, sel selection.Result, chart bool) bool {
+	s := &report.Selection{Listed: sel.Listed, FallbackTags: sel.FallbackTags, Matched: sel.Matched, Selected: len(sel.Selected), Limit: sel.Limit}
+	r.results[i].Selection = s
+	if s.Selected > 0 {
+		return true
+	}
+	if r.opts.FailOnEmpty {
+		r.failEntry(i, errors.New(report.EmptySelectionError(*s, chart)))
+		return false
+	}
+	r.log.Warn("selector matched nothing", "source", r.results[i].Source, "considered", s.Considered())
+	r.entryPlanned(i, 0)
+	return false
 }
 
 // entryPlanned tells the Observer how many tags entry i will report.

@@ -59,6 +59,10 @@ type Options struct {
 	// DryRun plans and compares but writes nothing: missing tags are
 	// reported would-copy and differing ones would-overwrite.
 	DryRun bool
+	// FailOnEmpty fails an entry whose selector selects nothing (status
+	// failed, error "selector matched 0 of N tags", exit code 1) instead of
+	// completing it with no tags and a warning (--fail-on-empty).
+	FailOnEmpty bool
 	// Logger receives structured diagnostics; nil discards them.
 	Logger *slog.Logger
 	// Observer is told about progress as it happens; nil means none.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -99,10 +101,14 @@ func (r *run) listArtifact(ctx context.Context, ent *artifactEntry) {
 		r.failEntry(ent.index, err)
 		return
 	}
-	selected := selection.Select(tags, policy)
-	r.log.Info("tags selected", "source", ent.src.String(), "listed", len(tags), "selected", len(selected))
-	if len(selected) == 0 {
-		r.entryPlanned(ent.index, 0)
+	sel := selection.Apply(tags, policy)
+	selected := sel.Selected
+	if sel.FallbackTags > 0 {
+		r.log.Info("referrers fallback tags excluded from selection", "source", ent.src.String(), "excluded", sel.FallbackTags)
+	}
+	r.log.Info("tags selected", "source", ent.src.String(), "listed", sel.Listed, "excludedFallbackTags", sel.FallbackTags,
+		"matched", sel.Matched, "selected", len(selected), "limit", sel.Limit)
+	if !r.selectionDone(ent.index, sel, false) {
 		return
 	}
 	ent.tags = make([]plannedTag, len(selected))
@@ -188,7 +194,11 @@ func (r *run) verifyTag(ctx context.Context, ent *artifactEntry, p *plannedTag) 
 
 // snapshotReferrers lists the referrers of a source manifest, of its child
 // manifests when it is an index, and their referrers down to
-// MaxReferrerDepth, each digest once (so a loop ends).
+// MaxReferrerDepth, each digest once (so a loop ends). The order is
+// deterministic whatever order the registry lists them in: subject by
+// subject, breadth first (the tag's manifest, an index's children in index
+// order, then referrers of referrers), and each subject's referrers by
+// artifact type, then digest (compareReferrers).
 func (r *run) snapshotReferrers(ctx context.Context, src oci.Repository, desc oci.Descriptor) ([]referrerNode, error) {
 	subjects := []string{desc.Digest}
 	if oci.IsIndex(desc.MediaType) {
@@ -225,6 +235,7 @@ func (r *run) snapshotReferrers(ctx context.Context, src oci.Repository, desc oc
 		if err != nil && !errors.Is(err, core.ErrNotFound) {
 			return nil, fmt.Errorf("referrers of %s: %w", it.digest, err)
 		}
+		batch := make([]oci.Descriptor, 0, len(list))
 		for _, d := range list {
 			if seen[d.Digest] || !oci.ValidDigest(d.Digest) {
 				continue
@@ -233,6 +244,12 @@ func (r *run) snapshotReferrers(ctx context.Context, src oci.Repository, desc oc
 			if artifactType(d) == "" {
 				d.ArtifactType = r.referrerTypeOf(ctx, src, d)
 			}
+			batch = append(batch, d)
+		}
+		// The registry's listing order may change between runs; the
+		// report's must not.
+		slices.SortFunc(batch, compareReferrers)
+		for _, d := range batch {
 			nodes = append(nodes, referrerNode{subject: it.digest, desc: d})
 			if it.depth < MaxReferrerDepth {
 				queue = append(queue, item{d.Digest, it.depth + 1})
@@ -240,6 +257,15 @@ func (r *run) snapshotReferrers(ctx context.Context, src oci.Repository, desc oc
 		}
 	}
 	return nodes, nil
+}
+
+// compareReferrers orders the referrers of one subject by artifact type
+// (unknown types first), then digest.
+func compareReferrers(a, b oci.Descriptor) int {
+	if c := strings.Compare(artifactType(a), artifactType(b)); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Digest, b.Digest)
 }
 
 // referrerTypeOf reads the artifact type of a referrer the source listed

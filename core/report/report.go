@@ -149,9 +149,34 @@ type Result struct {
 	Status EntryStatus `json:"status" desc:"failed when planning failed, else completed."`
 	// Error is the planning error, set only when Status is EntryFailed.
 	Error string `json:"error,omitempty" desc:"The planning error; only when status is failed."`
+	// Selection counts what the selector saw and kept; nil when planning
+	// failed before the tags (versions) were listed.
+	Selection *Selection `json:"selection,omitempty" desc:"What the selector saw and kept; absent when planning failed before the source was listed."`
 	// Tags are the selected tags in plan order; never nil once finalized.
 	Tags []Tag `json:"tags" desc:"The selected tags in plan order (highest first)."`
 }
+
+// Selection counts the tags (for a chart, the versions) of an entry
+// through its selector, so that an empty or capped selection is visible:
+// Listed, minus FallbackTags, is what the selector saw; Matched passed its
+// filters; Selected is Matched capped by Limit.
+type Selection struct {
+	// Listed is the number of distinct tags (versions) the source listed.
+	Listed int `json:"listed" desc:"Distinct tags the source listed (for a chart, versions in the index)."`
+	// FallbackTags is the number of referrers fallback tags
+	// ("sha256-<hex>") excluded before the selector ran; they are never
+	// selected (the engine maintains them through includeReferrers).
+	FallbackTags int `json:"fallbackTags" desc:"Referrers fallback tags (sha256-<hex>) excluded before the selector ran; never selected. Always 0 for a chart."`
+	// Matched is the number that passed the selector's filters.
+	Matched int `json:"matched" desc:"Tags (versions) that passed the selector's filters, before the limit."`
+	// Selected is the number selected: Matched capped by Limit.
+	Selected int `json:"selected" desc:"Tags (versions) selected: matched, capped by limit."`
+	// Limit is the cap that applied; 0 means none.
+	Limit int `json:"limit" desc:"The limit that applied; 0 means no cap."`
+}
+
+// Considered is the number of tags (versions) the selector saw.
+func (s Selection) Considered() int { return s.Listed - s.FallbackTags }
 
 // Tag is the outcome of one selected tag (or chart version).
 type Tag struct {
@@ -165,8 +190,13 @@ type Tag struct {
 	Reason Reason `json:"reason,omitempty" desc:"Why the tag was skipped; only when status is skipped."`
 	// Error is set only when Status is StatusFailed.
 	Error string `json:"error,omitempty" desc:"What went wrong; only when status is failed."`
-	// Referrers are the outcomes of the tag's referrers (includeReferrers).
-	Referrers []Referrer `json:"referrers,omitempty" desc:"The tag's referrers and their outcomes (includeReferrers)."`
+	// Referrers are the outcomes of the tag's referrers (includeReferrers),
+	// in a deterministic order whatever order the source registry lists
+	// them in: subject by subject, breadth first (the tag's manifest, an
+	// index's child manifests in index order, then referrers of
+	// referrers), and each subject's referrers by artifact type, then
+	// digest.
+	Referrers []Referrer `json:"referrers,omitempty" desc:"The tag's referrers and their outcomes (includeReferrers), ordered subject by subject (the tag, an index's children in index order, then referrers of referrers) and within a subject by artifactType, then digest."`
 	// Verification is the signature that was accepted (verify).
 	Verification *Verification `json:"verification,omitempty" desc:"The accepted signature (verify)."`
 }

@@ -180,6 +180,7 @@ func sampleReport() *Report {
 	r.Report.Results = []Result{
 		{
 			Source: "ghcr.io/org/app", Destination: "localhost:5050/org/app", Status: EntryCompleted,
+			Selection: &Selection{Listed: 7, FallbackTags: 1, Matched: 4, Selected: 4},
 			Tags: []Tag{
 				{Tag: "1.2.0", Status: StatusCopied, Digest: d("a"), Referrers: []Referrer{
 					{Digest: d("b"), ArtifactType: "application/vnd.dev.sigstore.bundle.v0.3+json", Status: StatusCopied},

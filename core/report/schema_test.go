@@ -95,6 +95,8 @@ func TestSchemaValidatesReports(t *testing.T) {
 		{"failed tag without error", `"error": "PUT https`, `"message": "PUT https`},
 		{"reason on a copied tag", `"status": "copied",`, `"status": "copied", "reason": "up-to-date",`},
 		{"string count", `"copied": 1`, `"copied": "1"`},
+		{"string selection count", `"matched": 4`, `"matched": "4"`},
+		{"unknown selection field", `"selected": 4,`, `"selected": 4, "bogus": 0,`},
 	}
 	for _, b := range broken {
 		doc := strings.Replace(valid, b.from, b.to, 1)

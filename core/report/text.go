@@ -19,6 +19,9 @@ import (
 //	✗ ghcr.io/stefanprodan/podinfo2 — plan failed: NAME_UNKNOWN
 //	Summary: 1 copied, 1 drifted, 2 failed in 4.2s.
 //
+// An entry whose selector matched nothing, or whose limit cut the matches,
+// first gets a line from WriteSelection.
+//
 // ✓ marks an expected outcome (copied, overwritten, skipped, would-*), !
 // marks drift and ✗ a failure. A skip gives its reason unless it is the
 // ordinary up-to-date. Referrer lines are shown for referrers that were
@@ -37,10 +40,14 @@ func WriteText(w io.Writer, r *Report) error {
 	return WriteSummary(w, r.Report.Summary, r.Duration())
 }
 
-// WriteResult writes one entry: its plan failure, or a block per tag.
+// WriteResult writes one entry: its plan failure, or its selection lines
+// (WriteSelection) and a block per tag.
 func WriteResult(w io.Writer, res Result) error {
 	if res.Status == EntryFailed {
 		return WritePlanFailed(w, res)
+	}
+	if err := WriteSelection(w, res); err != nil {
+		return err
 	}
 	for _, t := range res.Tags {
 		if err := WriteTag(w, res, t); err != nil {
@@ -48,6 +55,54 @@ func WriteResult(w io.Writer, res Result) error {
 		}
 	}
 	return nil
+}
+
+// WriteSelection writes what a planned entry's selection needs people to
+// notice, and nothing otherwise:
+//
+//	! ghcr.io/stefanprodan/podinfo: selector matched 0 of 20 tags
+//	• ghcr.io/stefanprodan/podinfo: selected 1 of 20 matching (limit 1)
+//
+// The first is a warning for an entry that selected nothing (a selector
+// that matches nothing is usually a mistake); the second notes that the
+// limit cut the matches. A chart counts versions instead of tags. An entry
+// that failed, or that has no Selection, writes nothing.
+func WriteSelection(w io.Writer, res Result) error {
+	s := res.Selection
+	if s == nil || res.Status == EntryFailed {
+		return nil
+	}
+	unit := "tag"
+	if strings.Contains(res.Source, "://") { // a chart: source is an http(s) URL
+		unit = "version"
+	}
+	var err error
+	switch {
+	case s.Selected == 0:
+		_, err = fmt.Fprintf(w, "! %s: selector matched 0 of %s\n", res.Source, count(s.Considered(), unit))
+	case s.Matched > s.Selected:
+		_, err = fmt.Fprintf(w, "• %s: selected %d of %d matching (limit %d)\n", res.Source, s.Selected, s.Matched, s.Limit)
+	}
+	return err
+}
+
+// EmptySelectionError is the error of an entry whose selector matched
+// nothing when an empty selection fails the entry (--fail-on-empty):
+// "selector matched 0 of 20 tags".
+func EmptySelectionError(s Selection, chart bool) string {
+	unit := "tag"
+	if chart {
+		unit = "version"
+	}
+	return fmt.Sprintf("selector matched 0 of %s (fail-on-empty)", count(s.Considered(), unit))
+}
+
+// count renders "1 tag" or "20 tags".
+func count(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
 }
 
 // WritePlanFailed writes the line of an entry whose planning failed:

@@ -132,3 +132,58 @@ func TestWriteTagReferrerLines(t *testing.T) {
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+func TestWriteSelection(t *testing.T) {
+	t.Parallel()
+	const src, chart = "ghcr.io/org/app", "https://charts.example.com/podinfo"
+	tests := []struct {
+		name string
+		res  Result
+		want string
+	}{
+		{"nothing matched", Result{Source: src, Status: EntryCompleted, Selection: &Selection{Listed: 20, Limit: 1}},
+			"! ghcr.io/org/app: selector matched 0 of 20 tags\n"},
+		{"fallback tags are not counted as seen", Result{Source: src, Status: EntryCompleted, Selection: &Selection{Listed: 3, FallbackTags: 2, Limit: 0}},
+			"! ghcr.io/org/app: selector matched 0 of 1 tag\n"},
+		{"empty source", Result{Source: src, Status: EntryCompleted, Selection: &Selection{}},
+			"! ghcr.io/org/app: selector matched 0 of 0 tags\n"},
+		{"chart counts versions", Result{Source: chart, Status: EntryCompleted, Selection: &Selection{Listed: 4, Limit: 1}},
+			"! https://charts.example.com/podinfo: selector matched 0 of 4 versions\n"},
+		{"limit cut the matches", Result{Source: src, Status: EntryCompleted, Selection: &Selection{Listed: 30, Matched: 20, Selected: 1, Limit: 1}},
+			"• ghcr.io/org/app: selected 1 of 20 matching (limit 1)\n"},
+		{"everything matching selected", Result{Source: src, Status: EntryCompleted, Selection: &Selection{Listed: 30, Matched: 2, Selected: 2, Limit: 5}}, ""},
+		{"failed entry", Result{Source: src, Status: EntryFailed, Error: "x", Selection: &Selection{Listed: 20, Limit: 1}}, ""},
+		{"no counts", Result{Source: src, Status: EntryCompleted}, ""},
+	}
+	for _, tt := range tests {
+		var buf bytes.Buffer
+		if err := WriteSelection(&buf, tt.res); err != nil {
+			t.Fatal(err)
+		}
+		if got := buf.String(); got != tt.want {
+			t.Errorf("%s: got %q, want %q", tt.name, got, tt.want)
+		}
+	}
+	// WriteResult prints the selection lines before the entry's tags.
+	var buf bytes.Buffer
+	res := Result{Source: src, Destination: "localhost:5050/org/app", Status: EntryCompleted,
+		Selection: &Selection{Listed: 3, Matched: 2, Selected: 1, Limit: 1},
+		Tags:      []Tag{{Tag: "1.0.0", Status: StatusCopied}}}
+	if err := WriteResult(&buf, res); err != nil {
+		t.Fatal(err)
+	}
+	want := "• ghcr.io/org/app: selected 1 of 2 matching (limit 1)\n✓ ghcr.io/org/app:1.0.0 (copied)\n  → localhost:5050/org/app:1.0.0\n"
+	if buf.String() != want {
+		t.Errorf("WriteResult:\n%s\nwant:\n%s", buf.String(), want)
+	}
+}
+
+func TestEmptySelectionError(t *testing.T) {
+	t.Parallel()
+	if got := EmptySelectionError(Selection{Listed: 20, FallbackTags: 1}, false); got != "selector matched 0 of 19 tags (fail-on-empty)" {
+		t.Errorf("artifact: %q", got)
+	}
+	if got := EmptySelectionError(Selection{Listed: 1}, true); got != "selector matched 0 of 1 version (fail-on-empty)" {
+		t.Errorf("chart: %q", got)
+	}
+}

@@ -53,6 +53,20 @@
 // the kept keys are then sorted by the chosen strategy (a numerical sort
 // additionally drops keys that are not decimal numbers, such as "1.2.3").
 //
+// # Referrers fallback tags
+//
+// Tags of the exact form "sha256-<64 lowercase hex>" (and the truncated
+// "sha512-<hex>" form) are the fallback tags of the OCI referrers tag
+// schema: each indexes the referrers of one digest on registries without
+// the referrers API. They are not versions, so Apply excludes them before
+// the selector runs, whatever it says (even sortBy: alphabetical with limit
+// 0), and counts them in Result.FallbackTags. The destination's fallback
+// tags are maintained by the engine through includeReferrers only; copied
+// as ordinary tags, they would drift as soon as a late referrer is attached.
+// Cosign's tag-based attachments ("sha256-<hex>.sig", ".att", ".sbom") are
+// not excluded: they are not maintained by the engine, no version selector
+// matches them, and a regex may select them on purpose.
+//
 // # Limit
 //
 // A nil limit selects the single highest tag; 0 selects every tag that

@@ -99,7 +99,8 @@ func checkLimit(limit *int, field string) (int, error) {
 // checkTemplate reports an extract template that references a capture group
 // the pattern does not have. It parses "$name", "${name}" and "$$" as
 // regexp.Expand does; note that Expand reads "$1x" as the group "1x", so
-// such a reference is reported and must be written "${1}x".
+// such a reference is reported. The hint suggests $name only: ${name}
+// would be taken by the loader's environment substitution.
 func checkTemplate(re *regexp.Regexp, tmpl string) error {
 	for {
 		_, after, ok := strings.Cut(tmpl, "$")
@@ -117,7 +118,7 @@ func checkTemplate(re *regexp.Regexp, tmpl string) error {
 		}
 		tmpl = rest
 		if !hasGroup(re, name) {
-			return fmt.Errorf("$%s references no capture group of the pattern %q (%s; write ${name} to end a name before letters or digits, and $$ for a literal $)", name, re.String(), groupsHint(re))
+			return fmt.Errorf("$%s references no capture group of the pattern %q (%s; write $name with a named group: a name ends before the first character that is not a letter, digit or _, and $$ is a literal $)", name, re.String(), groupsHint(re))
 		}
 	}
 }
@@ -191,10 +192,48 @@ type candidate struct {
 	num decimal
 }
 
+// Result is the outcome of a selection with the counts that explain it,
+// so that an empty or capped selection can be reported.
+type Result struct {
+	// Selected are the selected original tags, highest first.
+	Selected []string
+	// Listed is the number of distinct tags given.
+	Listed int
+	// FallbackTags is the number of referrers fallback tags (see
+	// IsFallbackTag) excluded before the selector ran.
+	FallbackTags int
+	// Matched is the number of tags that passed the selector's filters
+	// (regex, key extraction, semver range, sort key parsing), before the
+	// limit.
+	Matched int
+	// Limit is the cap that applied; 0 means no cap.
+	Limit int
+}
+
+// Considered is the number of tags the selector saw: Listed without the
+// excluded fallback tags.
+func (r Result) Considered() int { return r.Listed - r.FallbackTags }
+
 // Select runs the selection pipeline on tags and returns the selected
 // original tags, highest first. It is pure and deterministic: the result
-// depends only on the set of tags and the policy.
+// depends only on the set of tags and the policy. Referrers fallback tags
+// are never selected (see Apply).
 func Select(tags []string, p Policy) []string {
+	return Apply(tags, p).Selected
+}
+
+// Apply runs the selection pipeline on tags, as Select does, and returns
+// the selected tags with the counts behind them. Tags of the referrers tag
+// schema (IsFallbackTag) are excluded before the selector runs and
+// counted in Result.FallbackTags: they index the referrers of a digest,
+// are not versions, and the destination's copies are maintained by the
+// engine through includeReferrers only.
+func Apply(tags []string, p Policy) Result {
+	return p.apply(tags, true)
+}
+
+func (p Policy) apply(tags []string, excludeFallback bool) Result {
+	var res Result
 	seen := make(map[string]bool, len(tags))
 	cands := make([]candidate, 0, len(tags))
 	for _, tag := range tags {
@@ -202,10 +241,16 @@ func Select(tags []string, p Policy) []string {
 			continue
 		}
 		seen[tag] = true
+		res.Listed++
+		if excludeFallback && IsFallbackTag(tag) {
+			res.FallbackTags++
+			continue
+		}
 		if c, ok := p.candidate(tag); ok {
 			cands = append(cands, c)
 		}
 	}
+	res.Matched, res.Limit = len(cands), p.limit
 	cmpKey := p.compare()
 	slices.SortFunc(cands, func(a, b candidate) int {
 		if c := cmpKey(b, a); c != 0 { // highest first
@@ -216,11 +261,42 @@ func Select(tags []string, p Policy) []string {
 	if p.limit > 0 && len(cands) > p.limit {
 		cands = cands[:p.limit]
 	}
-	out := make([]string, len(cands))
+	res.Selected = make([]string, len(cands))
 	for i, c := range cands {
-		out[i] = c.tag
+		res.Selected[i] = c.tag
 	}
-	return out
+	return res
+}
+
+// IsFallbackTag reports whether tag has the exact form of a referrers
+// fallback tag of the OCI distribution spec's referrers tag schema:
+// "sha256-" and 64 lowercase hex digits, or "sha512-" and the 121 hex
+// digits left after truncation to 128 characters. Cosign's tag-based
+// attachments ("sha256-<hex>.sig", ".att", ".sbom") are not of this form:
+// they stay ordinary tags, which a version selector never matches and a
+// regex can select on purpose.
+func IsFallbackTag(tag string) bool {
+	var hexPart string
+	switch {
+	case strings.HasPrefix(tag, "sha256-"):
+		hexPart = tag[len("sha256-"):]
+		if len(hexPart) != 64 {
+			return false
+		}
+	case strings.HasPrefix(tag, "sha512-"):
+		hexPart = tag[len("sha512-"):]
+		if len(hexPart) != 128-len("sha512-") {
+			return false
+		}
+	default:
+		return false
+	}
+	for i := 0; i < len(hexPart); i++ {
+		if c := hexPart[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // candidate applies the regex prefilter, key extraction and semver range to
@@ -281,16 +357,27 @@ func (p Policy) compare() func(a, b candidate) int {
 // metadata ("1.2.3+meta"). Versions that do not parse are dropped; an
 // invalid constraint or a negative limit is an error.
 func SelectVersions(versions []string, constraint string, limit *int) ([]string, error) {
+	res, err := ApplyVersions(versions, constraint, limit)
+	if err != nil {
+		return nil, err
+	}
+	return res.Selected, nil
+}
+
+// ApplyVersions selects Helm chart versions as SelectVersions does and
+// returns them with the counts behind them (Result.FallbackTags is always
+// 0: a chart index lists versions, not tags).
+func ApplyVersions(versions []string, constraint string, limit *int) (Result, error) {
 	if constraint == "" {
 		constraint = DefaultChartVersion
 	}
 	c, err := semver.NewConstraint(constraint)
 	if err != nil {
-		return nil, fmt.Errorf("chart version: %q is not a valid semver range (use e.g. \"6.x\", \">=15.0.0 <16.0.0\" or \"*\"): %w", constraint, err)
+		return Result{}, fmt.Errorf("chart version: %q is not a valid semver range (use e.g. \"6.x\", \">=15.0.0 <16.0.0\" or \"*\"): %w", constraint, err)
 	}
 	n, err := checkLimit(limit, "chart limit")
 	if err != nil {
-		return nil, err
+		return Result{}, err
 	}
-	return Select(versions, Policy{constraint: c, sortBy: config.SortSemver, limit: n}), nil
+	return Policy{constraint: c, sortBy: config.SortSemver, limit: n}.apply(versions, false), nil
 }

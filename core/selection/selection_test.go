@@ -1,6 +1,7 @@
 package selection
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -146,7 +147,7 @@ func TestNewPolicyErrors(t *testing.T) {
 		{"extract of unknown name", config.Selector{Regex: re(`^(?P<version>.+)$`, "$ver")}, []string{"selector.regex.extract", "$ver", "named groups are version"}},
 		{"extract of unknown name in braces", config.Selector{Regex: re(`^(?P<version>.+)$`, "${nope}.0")}, []string{"selector.regex.extract", "$nope"}},
 		{"extract of group number out of range", config.Selector{Regex: re(`^(\d+)$`, "$2")}, []string{"selector.regex.extract", "$2", "1 unnamed groups"}},
-		{"extract swallowing letters into the name", config.Selector{Regex: re(`^(\d+)$`, "$1x")}, []string{"$1x", "${name}"}},
+		{"extract swallowing letters into the name", config.Selector{Regex: re(`^(\d+)$`, "$1x")}, []string{"$1x", "write $name"}},
 		{"bad semver range", config.Selector{Semver: "not a range"}, []string{"selector.semver", `"not a range"`, "6.x"}},
 		{"unknown sort", config.Selector{SortBy: "date"}, []string{"selector.sortBy", `"date"`, "semver, alphabetical, numerical"}},
 		{"negative limit", config.Selector{Limit: intp(-1)}, []string{"selector.limit", "-1", "0 for no cap"}},
@@ -162,6 +163,11 @@ func TestNewPolicyErrors(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q does not contain %q", err, w)
 				}
+			}
+			// ${…} in a config is environment substitution: a hint must
+			// never suggest it.
+			if strings.Contains(err.Error(), "${") {
+				t.Errorf("error %q suggests ${…}, which the loader substitutes", err)
 			}
 		})
 	}
@@ -255,5 +261,105 @@ func TestDecimalCompare(t *testing.T) {
 		if got := b.compare(a); got != -tt.want {
 			t.Errorf("compare(%q, %q) = %d, want %d", tt.b, tt.a, got, -tt.want)
 		}
+	}
+}
+
+// fallback is the referrers fallback tag of a sha256 digest of hex h.
+func fallback(h string) string { return "sha256-" + strings.Repeat(h, 64/len(h)) }
+
+func TestApplyExcludesFallbackTags(t *testing.T) {
+	t.Parallel()
+	sha512Tag := "sha512-" + strings.Repeat("a", 121) // 128 characters: the truncated form
+	tests := []struct {
+		name  string
+		sel   config.Selector
+		input []string
+		want  Result
+	}{
+		{"alphabetical limit 0 keeps every ordinary tag but no fallback tag",
+			config.Selector{SortBy: config.SortAlphabetical, Limit: intp(0)},
+			[]string{"latest", fallback("ab"), "1.0.0", fallback("01")},
+			Result{Selected: []string{"latest", "1.0.0"}, Listed: 4, FallbackTags: 2, Matched: 2}},
+		{"a regex matching fallback tags still selects none",
+			config.Selector{Regex: re(`^sha256-`, ""), SortBy: config.SortAlphabetical, Limit: intp(0)},
+			[]string{fallback("cd"), "sha256-" + strings.Repeat("c", 64) + ".sig"},
+			Result{Selected: []string{"sha256-" + strings.Repeat("c", 64) + ".sig"}, Listed: 2, FallbackTags: 1, Matched: 1}},
+		{"truncated sha512 fallback tag is excluded",
+			config.Selector{SortBy: config.SortAlphabetical, Limit: intp(0)},
+			[]string{sha512Tag, "v1"},
+			Result{Selected: []string{"v1"}, Listed: 2, FallbackTags: 1, Matched: 1}},
+		{"duplicates counted once",
+			config.Selector{Limit: intp(0)},
+			[]string{fallback("ab"), fallback("ab"), "1.0.0", "1.0.0"},
+			Result{Selected: []string{"1.0.0"}, Listed: 2, FallbackTags: 1, Matched: 1}},
+		{"limit cuts the matches",
+			config.Selector{Semver: "*", Limit: intp(1)},
+			[]string{"1.0.0", "2.0.0", "3.0.0", "latest"},
+			Result{Selected: []string{"3.0.0"}, Listed: 4, Matched: 3, Limit: 1}},
+		{"nothing matches",
+			config.Selector{Semver: ">=9"},
+			[]string{"1.0.0", "2.0.0"},
+			Result{Selected: []string{}, Listed: 2, Matched: 0, Limit: 1}},
+		{"no tags",
+			config.Selector{},
+			nil,
+			Result{Selected: []string{}, Limit: 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p, err := NewPolicy(tt.sel)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := Apply(tt.input, p)
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Apply(%q)\n got %+v\nwant %+v", tt.input, got, tt.want)
+			}
+			if c := got.Considered(); c != tt.want.Listed-tt.want.FallbackTags {
+				t.Errorf("Considered() = %d", c)
+			}
+		})
+	}
+}
+
+func TestIsFallbackTag(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		tag  string
+		want bool
+	}{
+		{fallback("ab"), true},
+		{fallback("09"), true},
+		{"sha512-" + strings.Repeat("f", 121), true},
+		{"sha256-" + strings.Repeat("A", 64), false},  // upper case hex is not a digest
+		{"sha256-" + strings.Repeat("a", 63), false},  // too short
+		{"sha256-" + strings.Repeat("a", 65), false},  // too long
+		{"sha256-" + strings.Repeat("g", 64), false},  // not hex
+		{fallback("ab") + ".sig", false},              // cosign signature tag
+		{fallback("ab") + ".att", false},              // cosign attestation tag
+		{fallback("ab") + ".sbom", false},             // cosign SBOM tag
+		{"sha512-" + strings.Repeat("f", 128), false}, // longer than a tag may be
+		{"sha384-" + strings.Repeat("f", 96), false},  // not an algorithm of the schema here
+		{"sha256:" + strings.Repeat("a", 64), false},  // a digest, not a tag
+		{"", false},
+		{"1.0.0", false},
+	}
+	for _, tt := range tests {
+		if got := IsFallbackTag(tt.tag); got != tt.want {
+			t.Errorf("IsFallbackTag(%q) = %v, want %v", tt.tag, got, tt.want)
+		}
+	}
+}
+
+func TestApplyVersions(t *testing.T) {
+	t.Parallel()
+	got, err := ApplyVersions([]string{"1.0.0", "1.1.0", "2.0.0", "bogus", fallback("ab")}, "1.x", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Result{Selected: []string{"1.1.0"}, Listed: 5, Matched: 2, Limit: 1}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %+v, want %+v", got, want)
 	}
 }
