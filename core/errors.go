@@ -22,4 +22,11 @@ var (
 	// ErrProviderNotCompiled reports a provider that the running binary was
 	// built without.
 	ErrProviderNotCompiled = errors.New("provider not compiled in")
+	// ErrRedirectLoop reports a server whose redirects did not end (an HTTP
+	// client that stopped following them). Adapters wrap it so that the
+	// failure is not retried.
+	ErrRedirectLoop = errors.New("redirect loop")
+	// ErrPaginationLoop reports a server whose pagination links (a tag list,
+	// a referrers list) lead back to a page already read.
+	ErrPaginationLoop = errors.New("pagination loop")
 )

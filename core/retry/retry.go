@@ -1,12 +1,17 @@
 package retry
 
 import (
+	"compress/gzip"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
+	"net"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/fluxcd/flux-mirror/core"
@@ -29,8 +34,20 @@ type Policy struct {
 	// Base is the backoff cap of the first retry; it doubles per retry.
 	Base time.Duration
 	// Max caps the backoff, and the Retry-After delay that Do accepts from a
-	// server: a longer Retry-After stops the retries.
+	// server unless MaxRetryAfter is set: a longer Retry-After stops the
+	// retries.
 	Max time.Duration
+	// MaxRetryAfter, if set, is the longest Retry-After Do accepts instead
+	// of Max, so a server may ask for a longer pause than the backoff cap.
+	MaxRetryAfter time.Duration
+	// Window, if set, bounds the retries in time as Retries bounds them in
+	// number: no attempt starts later than Window after the first attempt
+	// failed. Whichever bound is reached first stops the retries.
+	Window time.Duration
+	// JitterFloor is the part of each backoff that is always waited, from 0
+	// (full jitter: a wait in [0, b)) to 1 (no jitter): the wait is in
+	// [JitterFloor·b, b). Values outside [0, 1] are clamped.
+	JitterFloor float64
 	// Rand returns a uniformly random number in [0, 1) for the jitter.
 	Rand func() float64
 	// Sleep waits for d or until ctx is done, returning ctx's error then.
@@ -52,30 +69,41 @@ func Default() Policy {
 // the retries are exhausted. It passes ctx to op and returns nil on success.
 //
 // After a single attempt Do returns op's error unchanged. After more, the
-// error reads "after N attempts: <last error>" and wraps the last error, so
-// errors.Is and errors.As see through it. Do stops early, returning the last
-// error the same way, when ctx is done or the next wait would end past ctx's
-// deadline; if ctx is done before the first attempt, Do returns ctx.Err()
-// without calling op.
+// error is an *AttemptsError that reads "after N attempts: <last error>"
+// and wraps the last error, so errors.Is and errors.As see through it. Do
+// stops early, returning the last error the same way, when ctx is done or
+// the next wait would end past ctx's deadline; if ctx is done before the
+// first attempt, Do returns ctx.Err() without calling op.
 func Do(ctx context.Context, p Policy, op func(ctx context.Context) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	p = p.withDefaults()
+	var first time.Time
 	for attempt := 1; ; attempt++ {
 		err := op(ctx)
 		if err == nil {
 			return nil
 		}
-		if attempt > p.Retries || !Retryable(err) || ctx.Err() != nil {
-			return attempts(attempt, err)
+		if attempt == 1 {
+			first = p.Now()
+		}
+		if !Retryable(err) || ctx.Err() != nil {
+			return attempts(attempt, err, false)
+		}
+		if attempt > p.Retries {
+			return attempts(attempt, err, true)
 		}
 		wait, ok := p.wait(attempt, err)
 		if !ok {
-			return fmt.Errorf("after %s: %w (the server asked to retry after %s, beyond the %s cap)", count(attempt), err, retryAfter(err), p.Max)
+			return fmt.Errorf("after %s: %w (the server asked to retry after %s, beyond the %s cap)", count(attempt), err, retryAfter(err), p.maxRetryAfter())
 		}
-		if deadline, has := ctx.Deadline(); has && !p.Now().Add(wait).Before(deadline) {
-			return attempts(attempt, err)
+		next := p.Now().Add(wait)
+		if p.Window > 0 && next.Sub(first) > p.Window {
+			return attempts(attempt, err, true)
+		}
+		if deadline, has := ctx.Deadline(); has && !next.Before(deadline) {
+			return attempts(attempt, err, false)
 		}
 		if p.OnRetry != nil {
 			p.OnRetry(attempt, wait, err)
@@ -86,6 +114,25 @@ func Do(ctx context.Context, p Policy, op func(ctx context.Context) error) error
 	}
 }
 
+// AttemptsError is the error of Do after more than one attempt.
+type AttemptsError struct {
+	// Attempts is how many times the operation ran.
+	Attempts int
+	// Err is the error of the last attempt.
+	Err error
+	// Exhausted is true when the retries ran out (Policy.Retries or
+	// Policy.Window) while Err was still retryable; false when Err was
+	// final, or the context ended or its deadline was too near for another
+	// wait.
+	Exhausted bool
+}
+
+// Error reads "after N attempts: <last error>".
+func (e *AttemptsError) Error() string { return "after " + count(e.Attempts) + ": " + e.Err.Error() }
+
+// Unwrap returns the last attempt's error.
+func (e *AttemptsError) Unwrap() error { return e.Err }
+
 func count(n int) string {
 	if n == 1 {
 		return "1 attempt"
@@ -93,14 +140,18 @@ func count(n int) string {
 	return fmt.Sprintf("%d attempts", n)
 }
 
-func attempts(n int, err error) error {
+// attempts returns err after one attempt, else an *AttemptsError.
+func attempts(n int, err error, exhausted bool) error {
 	if n == 1 {
 		return err
 	}
-	return fmt.Errorf("after %d attempts: %w", n, err)
+	return &AttemptsError{Attempts: n, Err: err, Exhausted: exhausted}
 }
 
 func (p Policy) withDefaults() Policy {
+	if p.JitterFloor != p.JitterFloor { // NaN
+		p.JitterFloor = 0
+	}
 	if p.Retries < 0 {
 		p.Retries = 0
 	}
@@ -122,14 +173,27 @@ func (p Policy) withDefaults() Policy {
 	return p
 }
 
+func (p Policy) maxRetryAfter() time.Duration {
+	if p.MaxRetryAfter > 0 {
+		return p.MaxRetryAfter
+	}
+	return p.Max
+}
+
 // wait returns the delay after the given failed attempt: the server's
-// Retry-After if it sent one (false if that exceeds Max), else full jitter
-// over the exponential backoff.
+// Retry-After if it sent one (false if that exceeds the cap), else the
+// exponential backoff with jitter above JitterFloor.
 func (p Policy) wait(attempt int, err error) (time.Duration, bool) {
 	if ra := retryAfter(err); ra > 0 {
-		return ra, ra <= p.Max
+		return ra, ra <= p.maxRetryAfter()
 	}
-	return jitter(Backoff(p.Base, p.Max, attempt-1), p.Rand()), true
+	b := Backoff(p.Base, p.Max, attempt-1)
+	floor := min(max(p.JitterFloor, 0), 1)
+	if floor == 0 {
+		return jitter(b, p.Rand()), true
+	}
+	f := time.Duration(float64(b) * floor)
+	return f + jitter(b-f, p.Rand()), true
 }
 
 // Backoff returns the backoff cap before retry n+1 (n from 0):
@@ -201,13 +265,21 @@ func Permanent(err error) error {
 	return &permanent{err}
 }
 
-// Retryable reports whether another attempt may succeed after err. It is
-// false for nil, context cancellation and deadline errors, errors marked
-// with Permanent, a core.HTTPError that is not Temporary (4xx other than 408
-// and 429), core.ErrDigestMismatch, ErrTooLarge, ErrUnsupported,
-// ErrNotFound, ErrUnauthorized, ErrDenied and ErrProviderNotCompiled, and
-// TLS certificate verification failures. Every other error, such as a
-// refused or reset connection, a timeout or a 5xx, is retryable.
+// Retryable reports whether another attempt may succeed after err: the
+// one place where failures are classified as transient or permanent.
+//
+// It is false for nil, context cancellation and deadline errors, errors
+// marked with Permanent, a core.HTTPError that is not Temporary (4xx other
+// than 408 and 429), the sentinels core.ErrDigestMismatch, ErrTooLarge,
+// ErrUnsupported, ErrNotFound, ErrUnauthorized, ErrDenied,
+// ErrProviderNotCompiled, ErrRedirectLoop and ErrPaginationLoop, an HTTP
+// client that stopped following redirects, a host name that does not
+// exist (a *net.DNSError that IsNotFound), a URL that does not parse, a
+// missing or unreadable local file (fs.ErrNotExist, fs.ErrPermission),
+// content that is not gzip (gzip.ErrHeader), and TLS certificate
+// verification failures. Every other error, such as a refused or reset
+// connection, a timeout, a DNS server failure, a truncated stream or a
+// 5xx, is retryable.
 func Retryable(err error) bool {
 	if err == nil {
 		return false
@@ -229,19 +301,55 @@ func Retryable(err error) bool {
 			return false
 		}
 	}
+	var de *net.DNSError
+	if errors.As(err, &de) && de.IsNotFound {
+		return false
+	}
+	if malformedURL(err) || redirectLoop(err) {
+		return false
+	}
+	return !CertificateError(err)
+}
+
+// CertificateError reports whether err is a TLS certificate verification
+// failure (unknown authority, wrong host name, expired or invalid
+// certificate), which no retry fixes.
+func CertificateError(err error) bool {
 	var (
 		verr *tls.CertificateVerificationError
 		uerr x509.UnknownAuthorityError
 		herr x509.HostnameError
 		cerr x509.CertificateInvalidError
 	)
-	if errors.As(err, &verr) || errors.As(err, &uerr) || errors.As(err, &herr) || errors.As(err, &cerr) {
+	return errors.As(err, &verr) || errors.As(err, &uerr) || errors.As(err, &herr) || errors.As(err, &cerr)
+}
+
+// malformedURL reports a URL that failed to parse, as opposed to a request
+// to a well-formed URL that failed (both are *url.Error).
+func malformedURL(err error) bool {
+	var (
+		ue *url.Error
+		ee url.EscapeError
+		he url.InvalidHostError
+	)
+	return errors.As(err, &ue) && ue.Op == "parse" || errors.As(err, &ee) || errors.As(err, &he)
+}
+
+// redirectLoop recognises net/http's own error for a redirect chain it gave
+// up on ("stopped after 10 redirects"), for adapters that did not mark it
+// with core.ErrRedirectLoop.
+func redirectLoop(err error) bool {
+	var ue *url.Error
+	if !errors.As(err, &ue) || ue.Err == nil {
 		return false
 	}
-	return true
+	msg := ue.Err.Error()
+	return strings.HasPrefix(msg, "stopped after ") && strings.HasSuffix(msg, " redirects")
 }
 
 var finalErrors = []error{
 	core.ErrDigestMismatch, core.ErrTooLarge, core.ErrUnsupported,
 	core.ErrNotFound, core.ErrUnauthorized, core.ErrDenied, core.ErrProviderNotCompiled,
+	core.ErrRedirectLoop, core.ErrPaginationLoop,
+	fs.ErrNotExist, fs.ErrPermission, gzip.ErrHeader,
 }

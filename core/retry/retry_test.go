@@ -94,6 +94,18 @@ func TestDo(t *testing.T) {
 			wantErr: []error{boom}, wantMsg: "after 3 attempts: connection reset by peer", wantWait: []time.Duration{s / 2, s}},
 		{name: "wait ending exactly at the deadline stops", policy: Policy{Retries: 5, Base: s, Max: time.Minute}, deadline: s / 2, errs: []error{boom},
 			wantErr: []error{boom}, wantMsg: boom.Error()},
+		{name: "window bounds the retries", policy: Policy{Retries: 100, Base: s, Max: 8 * s, Window: 10 * s}, errs: []error{boom, boom, boom, boom, boom, boom},
+			wantErr: []error{boom}, wantMsg: "after 5 attempts: connection reset by peer", wantWait: []time.Duration{s / 2, s, 2 * s, 4 * s}},
+		{name: "a wait ending exactly at the window is taken", policy: Policy{Retries: 100, Base: s, Max: 8 * s, Window: 3500 * time.Millisecond}, errs: []error{boom, boom, boom, boom},
+			wantErr: []error{boom}, wantMsg: "after 4 attempts: connection reset by peer", wantWait: []time.Duration{s / 2, s, 2 * s}},
+		{name: "window lets a server outage pass", policy: Policy{Retries: 100, Base: s, Max: 8 * s, Window: time.Minute}, errs: []error{boom, boom, boom, boom, boom, boom},
+			wantWait: []time.Duration{s / 2, s, 2 * s, 4 * s, 4 * s, 4 * s}},
+		{name: "jitter floor", policy: Policy{Retries: 3, Base: s, Max: 8 * s, JitterFloor: 0.5}, errs: []error{boom, boom, boom},
+			wantWait: []time.Duration{750 * time.Millisecond, 1500 * time.Millisecond, 3 * s}},
+		{name: "Retry-After up to MaxRetryAfter", policy: Policy{Retries: 3, Base: s, Max: 8 * s, MaxRetryAfter: time.Minute}, errs: []error{httpErr(503, 40*s)},
+			wantWait: []time.Duration{40 * s}},
+		{name: "Retry-After counts against the window", policy: Policy{Retries: 3, Base: s, Max: 8 * s, MaxRetryAfter: time.Minute, Window: 30 * s}, errs: []error{httpErr(503, 40*s)},
+			wantErr: []error{&core.HTTPError{}}},
 		{name: "Retry-After crossing the deadline stops", policy: Policy{Retries: 5, Base: s, Max: time.Minute}, deadline: 30 * s, errs: []error{httpErr(429, 40*s)},
 			wantErr: []error{&core.HTTPError{}}},
 	}
@@ -142,6 +154,57 @@ func TestDo(t *testing.T) {
 			}
 			if !slices.Equal(clk.waits, tt.wantWait) {
 				t.Errorf("waits = %v, want %v", clk.waits, tt.wantWait)
+			}
+		})
+	}
+}
+
+func TestDoAttemptsError(t *testing.T) {
+	t.Parallel()
+	boom := errors.New("dial tcp 127.0.0.1:1: connect: connection refused")
+	s := time.Second
+	tests := []struct {
+		name          string
+		policy        Policy
+		deadline      time.Duration
+		errs          []error
+		wantAttempts  int
+		wantExhausted bool
+	}{
+		{"retries used up", Policy{Retries: 2, Base: s}, 0, []error{boom, boom, boom}, 3, true},
+		{"window used up", Policy{Retries: 100, Base: s, Max: 8 * s, Window: 5 * s}, 0, []error{boom, boom, boom, boom, boom}, 4, true},
+		{"final error after a retry", Policy{Retries: 5, Base: s}, 0, []error{boom, httpErr(404, 0)}, 2, false},
+		{"deadline too near", Policy{Retries: 5, Base: s, Max: 8 * s}, 2 * s, []error{boom, boom, boom}, 3, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			clk := &clock{now: start}
+			p := tt.policy
+			p.Now, p.Sleep, p.Rand = clk.Now, clk.Sleep, func() float64 { return 0.5 }
+			ctx := context.Background()
+			if tt.deadline > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithDeadline(ctx, start.Add(tt.deadline))
+				defer cancel()
+			}
+			n := 0
+			err := Do(ctx, p, func(context.Context) error {
+				n++
+				if n <= len(tt.errs) {
+					return tt.errs[n-1]
+				}
+				return boom
+			})
+			var ae *AttemptsError
+			if !errors.As(err, &ae) {
+				t.Fatalf("err = %v (%T), want an *AttemptsError", err, err)
+			}
+			if ae.Attempts != tt.wantAttempts || ae.Exhausted != tt.wantExhausted || ae.Err != tt.errs[n-1] {
+				t.Errorf("AttemptsError{%d, %v, exhausted %v}, want {%d, %v, exhausted %v}", ae.Attempts, ae.Err, ae.Exhausted, tt.wantAttempts, tt.errs[n-1], tt.wantExhausted)
+			}
+			if want := fmt.Sprintf("after %d attempts: %v", tt.wantAttempts, tt.errs[n-1]); err.Error() != want {
+				t.Errorf("err = %q, want %q", err, want)
 			}
 		})
 	}
