@@ -16,6 +16,29 @@ import (
 // maxSymlinks bounds symlink resolution, as the kernel's ELOOP does.
 const maxSymlinks = 40
 
+// Root returns the directory that the files of the config at path must stay
+// under, as Load confines them: the config file's directory, or for a
+// config read from stdin ("-") the working directory (opts.WorkDir, else
+// the process's). Readers of those files confine every later read to it
+// too (os.Root), so that a file swapped for a symlink leaving it while
+// flux-mirror runs is not read.
+func Root(path string, opts Options) (string, error) {
+	wd, err := workDir(opts)
+	if err != nil {
+		return "", err
+	}
+	switch path {
+	case "":
+		return "", errors.New("no config file given")
+	case Stdin:
+		return wd, nil
+	}
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(wd, path)
+	}
+	return filepath.Dir(path), nil
+}
+
 // resolvePaths rewrites every file path in c to an absolute, cleaned path
 // under root, and reports every path that escapes root lexically or
 // through a symlink, as *config.FieldError.

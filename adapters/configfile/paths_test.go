@@ -217,3 +217,45 @@ func TestPathConfinementEveryField(t *testing.T) {
 		t.Fatalf("paths:\n got %v\nwant %v\n(%v)", got, want, err)
 	}
 }
+
+// TestRoot checks that Root names the directory Load confines to.
+func TestRoot(t *testing.T) {
+	t.Parallel()
+	wd := t.TempDir()
+	tests := []struct {
+		name, path, want string
+	}{
+		{name: "relative file", path: "conf/c.yaml", want: filepath.Join(wd, "conf")},
+		{name: "absolute file", path: filepath.Join(wd, "x", "c.yaml"), want: filepath.Join(wd, "x")},
+		{name: "stdin", path: Stdin, want: wd},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := Root(tt.path, Options{WorkDir: wd})
+			if err != nil || got != tt.want {
+				t.Errorf("Root(%q) = %q, %v; want %q", tt.path, got, err, tt.want)
+			}
+			// Load rewrites a relative file path to an absolute one under
+			// the same directory.
+			content := header + "hosts:\n  - host: r.example\n    credential: {fromPath: token}\n"
+			p := tt.path
+			if p != Stdin {
+				if !filepath.IsAbs(p) {
+					p = filepath.Join(wd, p)
+				}
+				write(t, p, content)
+			}
+			c, err := Load(tt.path, Options{WorkDir: wd, Stdin: strings.NewReader(content), Purpose: config.PurposeHosts, LookupEnv: noEnv})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := c.Hosts[0].Credential.FromPath; got != filepath.Join(tt.want, "token") {
+				t.Errorf("Load resolved fromPath to %q, want it under %q", got, tt.want)
+			}
+		})
+	}
+	if _, err := Root("", Options{WorkDir: wd}); err == nil {
+		t.Error("Root of no path must fail")
+	}
+}

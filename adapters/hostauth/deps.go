@@ -14,6 +14,14 @@ import (
 // Resolve. The zero value works for hosts that use only value, fromPath,
 // jwkPath, jwkValue and static TLS.
 type Deps struct {
+	// Root is the directory every file the config names (credential.fromPath
+	// and jwkPath, tls.serverAuth.fromPath, the client certificate and key)
+	// must stay inside at the moment of each read: the config file's
+	// directory, or the working directory for a config read from stdin
+	// (configfile.Root). Reads go through os.Root, so a file replaced by a
+	// symlink leaving Root while flux-mirror runs is refused. Empty confines
+	// each file to its own directory.
+	Root string
 	// TokenProviders maps a credential.provider value (github, forgejo, gcp,
 	// azure, aws, jwt-svid) to its factory. A provider missing from the map
 	// was not compiled in.

@@ -29,6 +29,11 @@
 // produces, and Resolve mints every selected host's credential once, for
 // login and secret.
 //
+// Files: every file a host names is read through os.Root inside Deps.Root
+// (the config's directory), at the moment of each read, so a file swapped
+// for a symlink that leaves it while flux-mirror runs is refused, naming
+// the field and the path; a missing file is a permanent error.
+//
 // Errors returned while building a source or a TLS config name the field
 // relative to the host (for example "credential.jwkValue: …"); callers
 // prefix them with the host's position, as NewSources does. No error or log

@@ -181,6 +181,7 @@ type jwkSource struct {
 	host, username string
 	field          string // "credential.jwkPath" or "credential.jwkValue"
 	path           string // set for jwkPath
+	files          confinedFiles
 	iss, sub, aud  string
 	lifetime       time.Duration
 	now            func() time.Time
@@ -196,7 +197,7 @@ func newJWKSource(host, username, field, path string, value []byte, iss, sub, au
 	s := &jwkSource{
 		host: host, username: username, field: field, path: path,
 		iss: iss, sub: sub, aud: aud, lifetime: lifetime,
-		now: deps.clock(), log: deps.logger(),
+		now: deps.clock(), log: deps.logger(), files: deps.files(),
 	}
 	if path != "" {
 		if _, err := s.reload(); err != nil {
@@ -219,9 +220,16 @@ func newJWKSource(host, username, field, path string, value []byte, iss, sub, au
 }
 
 // reload re-reads the key file when it changed since the last read and
-// reports whether it did.
+// reports whether it did. The file is opened inside the confinement root
+// and checked through the open descriptor, so what is compared is what is
+// read.
 func (s *jwkSource) reload() (bool, error) {
-	fi, err := os.Stat(s.path)
+	f, err := s.files.open(s.path)
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", s.field, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
 	if err != nil {
 		return false, fmt.Errorf("%s: read %s: %w", s.field, s.path, pathCause(err))
 	}
@@ -230,7 +238,7 @@ func (s *jwkSource) reload() (bool, error) {
 	if s.stat != nil && os.SameFile(s.stat, fi) && s.stat.Size() == fi.Size() && s.stat.ModTime().Equal(fi.ModTime()) {
 		return false, nil
 	}
-	b, err := readSecretFile(s.path)
+	b, fi, err := readOpen(f, s.path)
 	if err != nil {
 		return false, fmt.Errorf("%s: %w", s.field, err)
 	}

@@ -54,7 +54,7 @@ func NewSource(h config.Host, deps Deps) (auth.Source, error) {
 	case c.Value != "":
 		return valueSource(h.Username, c.Value), nil
 	case c.FromPath != "":
-		return &fileSource{host: h.Host, username: h.Username, path: c.FromPath}, nil
+		return &fileSource{host: h.Host, username: h.Username, path: c.FromPath, files: deps.files()}, nil
 	case c.Provider != "":
 		f, ok := deps.TokenProviders[c.Provider]
 		if !ok {

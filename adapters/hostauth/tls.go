@@ -30,7 +30,7 @@ import (
 // SVIDs and bundles take effect on the next connection; without deps.SPIFFE
 // the SPIFFE halves fail with core.ErrProviderNotCompiled.
 //
-// Files are read once, here. A static client certificate that is expired or
+// Files are read once, here, inside deps.Root (see Deps.Root). A static client certificate that is expired or
 // not yet valid is rejected here, and again at handshake time should it
 // expire while the process runs. Errors name the field, e.g.
 // `tls.serverAuth.fromPath: /etc/ca.pem holds no PEM certificate`.
@@ -71,7 +71,7 @@ func serverAuth(cfg *tls.Config, h config.Host, deps Deps) error {
 	field, data := "tls.serverAuth.value", []byte(sa.Value)
 	if sa.FromPath != "" {
 		field = "tls.serverAuth.fromPath"
-		b, err := readSecretFile(sa.FromPath)
+		b, _, err := deps.files().read(sa.FromPath)
 		if err != nil {
 			return fmt.Errorf("%s: %w", field, err)
 		}
@@ -134,11 +134,11 @@ func clientAuth(cfg *tls.Config, h config.Host, deps Deps) error {
 	case ca.Key == nil:
 		return errors.New("tls.clientAuth.key: required with tls.clientAuth.certificate")
 	}
-	certPEM, err := pemSource("tls.clientAuth.certificate", *ca.Certificate)
+	certPEM, err := pemSource("tls.clientAuth.certificate", *ca.Certificate, deps.files())
 	if err != nil {
 		return err
 	}
-	keyPEM, err := pemSource("tls.clientAuth.key", *ca.Key)
+	keyPEM, err := pemSource("tls.clientAuth.key", *ca.Key, deps.files())
 	if err != nil {
 		return err
 	}
@@ -167,12 +167,12 @@ func clientAuth(cfg *tls.Config, h config.Host, deps Deps) error {
 }
 
 // pemSource reads a certificate or key given inline or by path.
-func pemSource(field string, s config.Source) ([]byte, error) {
+func pemSource(field string, s config.Source, files confinedFiles) ([]byte, error) {
 	switch {
 	case s.FromPath != "" && s.Value != "":
 		return nil, fmt.Errorf("%s: set fromPath or value, not both", field)
 	case s.FromPath != "":
-		b, err := readSecretFile(s.FromPath)
+		b, _, err := files.read(s.FromPath)
 		if err != nil {
 			return nil, fmt.Errorf("%s.fromPath: %w", field, err)
 		}
@@ -218,7 +218,7 @@ func spiffeClient(cfg *tls.Config, host string, deps Deps) error {
 	cfg.GetClientCertificate = func(cri *tls.CertificateRequestInfo) (*tls.Certificate, error) {
 		c, err := get(cri)
 		if err != nil {
-			return nil, hostErr(host, fmt.Errorf("tls.clientAuth: get the X.509-SVID from the SPIFFE Workload API: %w", err))
+			return nil, hostErr(host, fmt.Errorf("tls.clientAuth.provider %q: get the X.509-SVID from the SPIFFE Workload API: %w", config.ClientProviderX509SVID, err))
 		}
 		return c, nil
 	}
