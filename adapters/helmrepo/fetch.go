@@ -17,8 +17,6 @@ import (
 type request struct {
 	client *http.Client
 	url    *url.URL
-	// auth, when set, supplies Basic auth credentials.
-	auth *repoEntry
 	// limit is the largest body accepted, in bytes.
 	limit int64
 }
@@ -35,9 +33,6 @@ func (s *Source) get(ctx context.Context, r request) ([]byte, error) {
 	}
 	if s.userAgent != "" {
 		req.Header.Set("User-Agent", s.userAgent)
-	}
-	if r.auth.hasCredentials() {
-		req.SetBasicAuth(r.auth.Username, r.auth.Password)
 	}
 	resp, err := r.client.Do(req)
 	if err != nil {

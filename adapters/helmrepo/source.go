@@ -222,7 +222,7 @@ func (s *Source) fetchIndex(ctx context.Context, repo *url.URL) (map[string][]mi
 		return nil, fmt.Errorf("index URL of Helm repository %s: %w", redact(repo), err)
 	}
 	s.log.Debug("fetching Helm repository index", "url", redact(indexURL), "credentials", rc.entry.hasCredentials())
-	body, err := s.get(ctx, request{client: rc.origin, url: indexURL, auth: rc.entry, limit: s.maxIndex})
+	body, err := s.get(ctx, request{client: rc.client, url: indexURL, limit: s.maxIndex})
 	if err != nil {
 		return nil, fmt.Errorf("fetch index of Helm repository %s: %w%s", redact(repo), err, s.hint(err, rc.entry, repo))
 	}
@@ -280,7 +280,7 @@ func (s *Source) repoClients(repo *url.URL) (*repoClients, error) {
 	}
 	s.mu.Unlock()
 	ce.once.Do(func() {
-		ce.rc, ce.err = newRepoClients(s.base, s.insecure, findEntry(s.repositories, repo), s.configPath)
+		ce.rc, ce.err = newRepoClients(s.base, s.insecure, repo, findEntry(s.repositories, repo), s.configPath)
 	})
 	return ce.rc, ce.err
 }
@@ -321,19 +321,12 @@ func (s *Source) DownloadChart(ctx context.Context, repoURL string, v mirror.Cha
 	if err != nil {
 		return mirror.ChartPackage{}, err
 	}
-	req := request{client: rc.other, url: chartURL, limit: s.maxChart}
-	origin := sameOrigin(repo, chartURL)
-	if origin {
-		req.client = rc.origin
-	}
-	if origin || (rc.entry != nil && rc.entry.PassCredentialsAll) {
-		req.auth = rc.entry
-	}
-	s.log.Debug("downloading Helm chart", "chart", v.Name, "version", v.Version, "url", redact(chartURL), "credentials", req.auth.hasCredentials())
-	body, err := s.get(ctx, req)
+	trusted := rc.trusted(chartURL)
+	s.log.Debug("downloading Helm chart", "chart", v.Name, "version", v.Version, "url", redact(chartURL), "credentials", trusted && rc.entry.hasCredentials())
+	body, err := s.get(ctx, request{client: rc.client, url: chartURL, limit: s.maxChart})
 	if err != nil {
 		hint := s.hint(err, rc.entry, repo)
-		if !origin && req.auth == nil && rc.entry.hasCredentials() && errors.Is(err, core.ErrUnauthorized) {
+		if !trusted && rc.entry.hasCredentials() && errors.Is(err, core.ErrUnauthorized) {
 			hint = fmt.Sprintf(" (the chart is on another host than the repository, so the credentials of repository %q were not sent; set pass_credentials_all: true for it, e.g. with 'helm repo add --pass-credentials', if that host needs them)", rc.entry.Name)
 		}
 		return mirror.ChartPackage{}, fmt.Errorf("download %s: %w%s", what, err, hint)

@@ -59,13 +59,6 @@ func resolveReference(base *url.URL, ref string) (string, error) {
 	return resolved.String(), nil
 }
 
-// sameOrigin reports whether u is served by the repository's scheme and
-// host (with port), the rule Helm uses to decide whether credentials go
-// along.
-func sameOrigin(repo, u *url.URL) bool {
-	return strings.EqualFold(repo.Scheme, u.Scheme) && strings.EqualFold(repo.Host, u.Host)
-}
-
 // redact returns u for messages and logs: without userinfo, and with every
 // query value replaced, since either may carry a secret.
 func redact(u *url.URL) string {

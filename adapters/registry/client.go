@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fluxcd/flux-mirror/core"
 	"github.com/fluxcd/flux-mirror/core/auth"
 	"github.com/fluxcd/flux-mirror/core/mirror"
 	"github.com/fluxcd/flux-mirror/core/oci"
@@ -323,9 +324,15 @@ func (c *Client) do(ctx context.Context, h *hostState, k call) (*http.Response, 
 	return resp, nil
 }
 
-func checkRedirect(_ *http.Request, via []*http.Request) error {
+func checkRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) >= 10 {
 		return errors.New("stopped after 10 redirects")
+	}
+	// Go keeps an Authorization header on a redirect to the same host
+	// name on another port or scheme: credentials go to the origin they
+	// were set for only.
+	if len(via) > 0 && !core.SameOrigin(via[0].URL, req.URL) {
+		req.Header.Del("Authorization")
 	}
 	return nil
 }

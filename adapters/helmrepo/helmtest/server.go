@@ -30,6 +30,8 @@ type config struct {
 	user, pass string
 	jsonIndex  bool
 	prefix     string
+	// requestCert asks clients for a certificate without requiring one.
+	requestCert bool
 }
 
 // WithTLS serves HTTPS with a certificate for 127.0.0.1, ::1 and localhost,
@@ -42,6 +44,14 @@ func WithTLS() Option { return func(c *config) { c.tls = true } }
 // with ClientCertFiles.
 func WithClientAuth() Option {
 	return func(c *config) { c.tls, c.clientAuth = true, true }
+}
+
+// WithClientCertRequest serves HTTPS (it implies WithTLS) and asks every
+// client for a certificate without requiring or verifying one, so that
+// Request.ClientCert tells whether a client presented its certificate to
+// this server (e.g. one it was redirected to).
+func WithClientCertRequest() Option {
+	return func(c *config) { c.tls, c.requestCert = true, true }
 }
 
 // WithBasicAuth requires HTTP Basic authentication with this username and
@@ -90,6 +100,7 @@ type Server struct {
 
 	mu        sync.Mutex
 	files     map[string][]byte // extra files served as is (PutFile)
+	redirects map[string]string // path -> Location (Redirect)
 	deleted   map[string]bool   // indexed tarballs that answer 404
 	baseURL   string            // chart URL base in the index; "" = relative URLs
 	edits     []func(*repo.IndexFile)
@@ -105,11 +116,12 @@ type Server struct {
 func NewServer(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	s := &Server{
-		t:       t,
-		dir:     t.TempDir(),
-		scratch: t.TempDir(),
-		files:   map[string][]byte{},
-		deleted: map[string]bool{},
+		t:         t,
+		dir:       t.TempDir(),
+		scratch:   t.TempDir(),
+		files:     map[string][]byte{},
+		deleted:   map[string]bool{},
+		redirects: map[string]string{},
 	}
 	for _, o := range opts {
 		o(&s.cfg)
@@ -128,9 +140,12 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 		}
 		s.ca = ca
 		s.srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-		if s.cfg.clientAuth {
+		switch {
+		case s.cfg.clientAuth:
 			s.srv.TLS.ClientAuth = tls.RequireAndVerifyClientCert
 			s.srv.TLS.ClientCAs = ca.pool()
+		case s.cfg.requestCert:
+			s.srv.TLS.ClientAuth = tls.RequestClientCert
 		}
 		s.srv.StartTLS()
 	} else {
@@ -323,6 +338,21 @@ func (s *Server) PutFile(name string, data []byte) {
 	s.files[strings.TrimPrefix(name, "/")] = append([]byte(nil), data...)
 }
 
+// Redirect makes requests for path, relative to the repository root (e.g.
+// "index.yaml" or "demo-1.0.0.tgz"), answer 302 Found with location as the
+// Location header, after the Basic auth check. An empty location removes
+// the redirect.
+func (s *Server) Redirect(path, location string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	path = strings.TrimPrefix(path, "/")
+	if location == "" {
+		delete(s.redirects, path)
+		return
+	}
+	s.redirects[path] = location
+}
+
 // DeleteTarball makes a chart version's tarball answer 404 while the index
 // still lists it.
 func (s *Server) DeleteTarball(name, version string) {
@@ -438,6 +468,14 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if !ok || rel == "" || path.Clean("/"+rel) != "/"+rel {
 		http.NotFound(w, r)
+		return
+	}
+	s.mu.Lock()
+	location, redirect := s.redirects[rel]
+	s.mu.Unlock()
+	if redirect {
+		w.Header().Set("Location", location)
+		w.WriteHeader(http.StatusFound)
 		return
 	}
 	if rel == "index.yaml" {
