@@ -113,7 +113,7 @@ func TestConnect(t *testing.T) {
 			if got, err := tt.opts.ResolveNamespace(); err != nil || got != tt.wantNS {
 				t.Errorf("ResolveNamespace() = %q, %v", got, err)
 			}
-			_, err = client.Secrets(ns).Get(context.Background(), "probe", metav1.GetOptions{})
+			_, err = client.get(context.Background(), ns, "probe")
 			if !apierrors.IsNotFound(err) {
 				t.Fatalf("GET through the connection = %v, want NotFound from the loopback server", err)
 			}

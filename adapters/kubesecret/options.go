@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"k8s.io/client-go/kubernetes"
-	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 )
@@ -118,7 +116,7 @@ func (o Options) ResolveNamespace() (string, error) {
 
 // Connect resolves o into a Secrets client for Apply and the namespace to
 // put the Secret in. It contacts no server.
-func Connect(o Options) (corev1client.SecretsGetter, string, error) {
+func Connect(o Options) (*Client, string, error) {
 	cfg, err := o.RESTConfig()
 	if err != nil {
 		return nil, "", err
@@ -127,9 +125,9 @@ func Connect(o Options) (corev1client.SecretsGetter, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	cs, err := kubernetes.NewForConfig(cfg)
+	c, err := NewClient(cfg)
 	if err != nil {
-		return nil, "", fmt.Errorf("create the Kubernetes client for %s: %w", cfg.Host, err)
+		return nil, "", err
 	}
-	return cs.CoreV1(), ns, nil
+	return c, ns, nil
 }

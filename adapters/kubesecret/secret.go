@@ -12,7 +12,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
-	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/yaml"
 )
@@ -50,16 +49,15 @@ func Build(name, namespace string, dockerConfigJSON []byte) *corev1.Secret {
 // change makes it fail with a Conflict, which Apply retries from a fresh
 // read (client-go's retry.DefaultRetry). With createOnly, an existing
 // Secret is an error.
-func Apply(ctx context.Context, client corev1client.SecretsGetter, secret *corev1.Secret, createOnly bool) (Action, error) {
+func Apply(ctx context.Context, secrets *Client, secret *corev1.Secret, createOnly bool) (Action, error) {
 	if err := validateMeta(secret.Name, secret.Namespace, true); err != nil {
 		return "", err
 	}
 	ref := secret.Namespace + "/" + secret.Name
-	secrets := client.Secrets(secret.Namespace)
 	want := forWrite(secret)
 
 	if createOnly {
-		if _, err := secrets.Create(ctx, want, metav1.CreateOptions{FieldManager: FieldManager}); err != nil {
+		if err := secrets.create(ctx, want); err != nil {
 			if apierrors.IsAlreadyExists(err) {
 				return "", fmt.Errorf("secret %s already exists; drop --create to replace it", ref)
 			}
@@ -71,11 +69,11 @@ func Apply(ctx context.Context, client corev1client.SecretsGetter, secret *corev
 	var action Action
 	retriable := func(err error) bool { return apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) }
 	err := retry.OnError(retry.DefaultRetry, retriable, func() error {
-		existing, err := secrets.Get(ctx, secret.Name, metav1.GetOptions{})
+		existing, err := secrets.get(ctx, secret.Namespace, secret.Name)
 		if apierrors.IsNotFound(err) {
 			// Created concurrently before our POST: AlreadyExists, retried
 			// as an update.
-			if _, err := secrets.Create(ctx, want, metav1.CreateOptions{FieldManager: FieldManager}); err != nil {
+			if err := secrets.create(ctx, want); err != nil {
 				return err
 			}
 			action = Created
@@ -95,7 +93,7 @@ func Apply(ctx context.Context, client corev1client.SecretsGetter, secret *corev
 		updated.Annotations = merged(existing.Annotations, want.Annotations)
 		updated.Data = want.Data
 		updated.StringData = nil
-		if _, err := secrets.Update(ctx, updated, metav1.UpdateOptions{FieldManager: FieldManager}); err != nil {
+		if err := secrets.update(ctx, updated); err != nil {
 			return err
 		}
 		action = Replaced
