@@ -16,6 +16,11 @@ type tagJob struct {
 	status report.Status // of the tag itself; empty until decided
 	reason report.Reason
 	refs   *referrerJob // includeReferrers
+	// writing is the status the tag gets from this job's write (copied or
+	// overwritten), set when its PUT is first sent: if that attempt then
+	// failed although the PUT took effect (its answer was lost), a retry
+	// finds the tag up to date, and it was this run that wrote it.
+	writing report.Status
 }
 
 // syncArtifactTag runs the job of tag j of ent: compare the destination
@@ -36,6 +41,10 @@ func (r *run) syncArtifactTag(ctx context.Context, ent *artifactEntry, j int) re
 		out.Referrers = js.refs.rows(err)
 	}
 	if err != nil {
+		if js.status == "" {
+			err = brief(err)
+			r.health.count(err, false)
+		}
 		switch {
 		case js.status == report.StatusCopied || js.status == report.StatusOverwritten:
 			err = fmt.Errorf("the tag was %s, but its referrers were not: %w", js.status, err)
@@ -67,6 +76,11 @@ func (r *run) syncTag(ctx context.Context, ent *artifactEntry, p *plannedTag, js
 	dref := dst.String() + ":" + p.tag
 	have, err := r.headManifest(ctx, dst, p.tag)
 	switch {
+	case err == nil && have.Digest == want.Digest && js.writing != "":
+		r.objects.mark(objectKey(dst, want.Digest))
+		r.log.Info("tag found written by an earlier attempt of this job", "ref", dref, "digest", want.Digest)
+		js.status = js.writing
+		return nil
 	case err == nil && have.Digest == want.Digest:
 		r.objects.mark(objectKey(dst, want.Digest))
 		r.log.Debug("tag up to date", "ref", dref, "digest", want.Digest)
@@ -82,18 +96,18 @@ func (r *run) syncTag(ctx context.Context, ent *artifactEntry, p *plannedTag, js
 		return nil
 	case err == nil:
 		r.log.Info("overwriting drifted destination tag", "ref", dref, "sourceDigest", want.Digest, "destinationDigest", have.Digest)
-		if err := r.copyTagged(ctx, src, dst, p.tag, want); err != nil {
+		if err := r.copyTagged(ctx, src, dst, p.tag, want, func() { js.writing = report.StatusOverwritten }); err != nil {
 			return err
 		}
 		js.status = report.StatusOverwritten
 		return nil
 	case !errors.Is(err, core.ErrNotFound):
-		return fmt.Errorf("check destination %s: %w", dref, err)
+		return withContext("check destination "+dref, err)
 	case r.opts.DryRun:
 		js.status = report.StatusWouldCopy
 		return nil
 	default:
-		if err := r.copyTagged(ctx, src, dst, p.tag, want); err != nil {
+		if err := r.copyTagged(ctx, src, dst, p.tag, want, func() { js.writing = report.StatusCopied }); err != nil {
 			return err
 		}
 		js.status = report.StatusCopied

@@ -111,12 +111,12 @@ func (r *run) listChart(ctx context.Context, ent *chartEntry) {
 	var all []ChartVersion
 	err := r.attempt(ctx, "index "+c.Source, func(ctx context.Context) error {
 		var err error
-		all, err = r.deps.Charts.ChartVersions(ctx, c.Source, c.Name)
+		all, err = r.charts.ChartVersions(ctx, c.Source, c.Name)
 		return err
 	})
 	if err != nil {
 		if !errors.Is(err, errCancelled) {
-			err = fmt.Errorf("read chart %s from the index of %s: %w", c.Name, c.Source, err)
+			err = brief(fmt.Errorf("read chart %s from the index of %s: %w", c.Name, c.Source, err))
 		}
 		r.failEntry(ent.index, err)
 		return
@@ -174,6 +174,9 @@ type chartJob struct {
 	digest string // sha256 of the tarball: the index's, then the download's
 	status report.Status
 	reason report.Reason
+	// writing is the status this job's manifest PUT gives the version,
+	// set when the PUT is first sent (see tagJob.writing).
+	writing report.Status
 }
 
 func (r *run) syncChartVersion(ctx context.Context, ent *chartEntry, j int, out report.Tag) report.Tag {
@@ -185,6 +188,8 @@ func (r *run) syncChartVersion(ctx context.Context, ent *chartEntry, j int, out 
 	})
 	out.Digest = js.digest
 	if err != nil {
+		err = brief(err)
+		r.health.count(err, false)
 		r.log.Error("chart version failed", "ref", ref, "error", err)
 		return failed(out, err)
 	}
@@ -198,9 +203,9 @@ func (r *run) download(ctx context.Context, ent *chartEntry, cv ChartVersion, js
 	if js.pkg != nil {
 		return nil
 	}
-	pkg, err := r.deps.Charts.DownloadChart(ctx, ent.cfg.Source, cv)
+	pkg, err := r.charts.DownloadChart(ctx, ent.cfg.Source, cv)
 	if err != nil {
-		return fmt.Errorf("download chart %s %s: %w", cv.Name, cv.Version, err)
+		return withContext("download chart "+cv.Name+" "+cv.Version, err)
 	}
 	got := oci.Digest(pkg.Tarball)
 	if want := indexDigest(cv); want != "" && got != want {
@@ -219,7 +224,7 @@ func (r *run) runChartJob(ctx context.Context, ent *chartEntry, cv ChartVersion,
 	dref := refString(ent.dst, tag)
 	_, body, err := r.reg.GetManifest(ctx, ent.dst, tag)
 	if err != nil && !errors.Is(err, core.ErrNotFound) {
-		return fmt.Errorf("check destination %s: %w", dref, err)
+		return withContext("check destination "+dref, err)
 	}
 	if err != nil { // missing
 		if js.digest == "" { // for the report: the index has no digest
@@ -231,7 +236,7 @@ func (r *run) runChartJob(ctx context.Context, ent *chartEntry, cv ChartVersion,
 			js.status = report.StatusWouldCopy
 			return nil
 		}
-		if err := r.pushChart(ctx, ent, cv, js, tag); err != nil {
+		if err := r.pushChart(ctx, ent, cv, js, tag, report.StatusCopied); err != nil {
 			return err
 		}
 		js.status = report.StatusCopied
@@ -247,6 +252,11 @@ func (r *run) runChartJob(ctx context.Context, ent *chartEntry, cv ChartVersion,
 			if err := r.download(ctx, ent, cv, js); err != nil {
 				return err
 			}
+		}
+		if layer == js.digest && js.writing != "" {
+			r.log.Info("chart found written by an earlier attempt of this job", "ref", dref, "digest", js.digest)
+			js.status = js.writing
+			return nil
 		}
 		if layer == js.digest {
 			r.log.Debug("chart up to date", "ref", dref, "digest", js.digest)
@@ -265,7 +275,7 @@ func (r *run) runChartJob(ctx context.Context, ent *chartEntry, cv ChartVersion,
 		return nil
 	}
 	r.log.Info("overwriting destination chart", "ref", dref, "sourceDigest", js.digest)
-	if err := r.pushChart(ctx, ent, cv, js, tag); err != nil {
+	if err := r.pushChart(ctx, ent, cv, js, tag, report.StatusOverwritten); err != nil {
 		return err
 	}
 	js.status = report.StatusOverwritten
@@ -288,8 +298,8 @@ func chartLayer(body []byte) (string, bool) {
 }
 
 // pushChart publishes the downloaded chart: config blob, layer blob, then
-// the manifest under the tag.
-func (r *run) pushChart(ctx context.Context, ent *chartEntry, cv ChartVersion, js *chartJob, tag string) error {
+// the manifest under the tag, which gives the version the status writing.
+func (r *run) pushChart(ctx context.Context, ent *chartEntry, cv ChartVersion, js *chartJob, tag string, writing report.Status) error {
 	if err := r.download(ctx, ent, cv, js); err != nil {
 		return err
 	}
@@ -302,8 +312,9 @@ func (r *run) pushChart(ctx context.Context, ent *chartEntry, cv ChartVersion, j
 		return err
 	}
 	body := ChartManifest(cfg, layer)
+	js.writing = writing
 	if err := r.reg.PutManifest(ctx, ent.dst, tag, oci.MediaTypeImageManifest, body); err != nil {
-		return fmt.Errorf("put manifest %s: %w", refString(ent.dst, tag), err)
+		return withContext("put manifest "+refString(ent.dst, tag), err)
 	}
 	r.objects.mark(objectKey(ent.dst, oci.Digest(body)))
 	r.log.Info("chart pushed", "ref", refString(ent.dst, tag), "digest", oci.Digest(body), "layer", js.digest)

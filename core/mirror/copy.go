@@ -93,32 +93,52 @@ func parallel[T any](ctx context.Context, n int, items []T, fn func(context.Cont
 
 // copyTagged copies the source manifest tagged tag, which planning resolved
 // to want, with everything it references, and writes the tag at dst last.
-func (r *run) copyTagged(ctx context.Context, src, dst oci.Repository, tag string, want oci.Descriptor) error {
-	_, err := r.copyManifest(ctx, newTransfers(), src, dst, tag, want, tag)
-	return err
+// sending is called right before the tag's PUT is sent, so that the job
+// knows, on a retry, that this run may have written the tag.
+func (r *run) copyTagged(ctx context.Context, src, dst oci.Repository, tag string, want oci.Descriptor, sending func()) error {
+	p, err := r.prepareManifest(ctx, newTransfers(), src, dst, tag, want, nesting{root: refString(src, tag)})
+	if err != nil {
+		return err
+	}
+	sending()
+	return r.putManifest(ctx, dst, tag, want.Digest, p)
 }
 
-// copyManifest fetches the manifest src:ref, checks that it is want (for a
-// tag: that the tag did not move since planning), copies its child
-// manifests and blobs to dst, and then puts the manifest, byte for byte,
-// under putRef (a tag, or its digest). Child manifests are copied side by
-// side; every blob transfer takes one of the job's slots tr.
-// It returns the parsed manifest.
-func (r *run) copyManifest(ctx context.Context, tr transfers, src, dst oci.Repository, ref string, want oci.Descriptor, putRef string) (oci.Manifest, error) {
+// nesting is where a manifest sits in what a job copies: the reference the
+// job started from, for messages, and how many indexes are above it.
+type nesting struct {
+	root  string
+	depth int
+}
+
+// prepared is a source manifest whose content is in place at the
+// destination, ready to be put.
+type prepared struct {
+	manifest  oci.Manifest
+	mediaType string
+	body      []byte
+}
+
+// prepareManifest fetches the manifest src:ref, checks that it is want (for
+// a tag: that the tag did not move since planning), and copies its child
+// manifests and blobs to dst. Child manifests are copied side by side;
+// every blob transfer takes one of the job's slots tr. An index nested
+// deeper than MaxIndexDepth fails, permanently.
+func (r *run) prepareManifest(ctx context.Context, tr transfers, src, dst oci.Repository, ref string, want oci.Descriptor, at nesting) (prepared, error) {
 	sref := refString(src, ref)
 	desc, body, err := r.reg.GetManifest(ctx, src, ref)
 	if err != nil {
-		return oci.Manifest{}, fmt.Errorf("get manifest %s: %w", sref, err)
+		return prepared{}, withContext("get manifest "+sref, err)
 	}
 	got, err := digestOf(want.Digest, body)
 	if err != nil {
-		return oci.Manifest{}, retry.Permanent(err)
+		return prepared{}, retry.Permanent(err)
 	}
 	if got != want.Digest {
 		if isDigest(ref) {
-			return oci.Manifest{}, fmt.Errorf("%w: manifest %s hashes to %s", core.ErrDigestMismatch, sref, got)
+			return prepared{}, fmt.Errorf("%w: manifest %s hashes to %s", core.ErrDigestMismatch, sref, got)
 		}
-		return oci.Manifest{}, retry.Permanent(fmt.Errorf("source tag %s moved from %s to %s since planning; nothing was written for it, run the sync again to mirror the new digest", sref, want.Digest, got))
+		return prepared{}, retry.Permanent(fmt.Errorf("source tag %s moved from %s to %s since planning; nothing was written for it, run the sync again to mirror the new digest", sref, want.Digest, got))
 	}
 	mediaType := desc.MediaType
 	if mediaType == "" {
@@ -126,35 +146,51 @@ func (r *run) copyManifest(ctx context.Context, tr transfers, src, dst oci.Repos
 	}
 	m, refs, err := oci.ParseManifest(mediaType, body)
 	if err != nil {
-		return oci.Manifest{}, retry.Permanent(fmt.Errorf("manifest %s: %w", sref, err))
+		return prepared{}, retry.Permanent(fmt.Errorf("manifest %s: %w", sref, err))
 	}
-	mediaType = m.MediaType
-	err = parallel(ctx, childParallelism, refs.Manifests, func(ctx context.Context, child oci.Descriptor) error {
-		_, err := r.ensureManifest(ctx, tr, src, dst, child)
+	if len(refs.Manifests) > 0 && at.depth >= MaxIndexDepth {
+		return prepared{}, retry.Permanent(fmt.Errorf("%s nests image indexes more than %d levels deep (index %s is level %d); refusing to follow them",
+			at.root, MaxIndexDepth, want.Digest, at.depth+1))
+	}
+	child := nesting{root: at.root, depth: at.depth + 1}
+	err = parallel(ctx, childParallelism, refs.Manifests, func(ctx context.Context, c oci.Descriptor) error {
+		_, err := r.ensureManifestAt(ctx, tr, src, dst, c, child)
 		return err
 	})
 	if err != nil {
-		return oci.Manifest{}, err
+		return prepared{}, err
 	}
 	// The existence checks overlap; the transfers take the job's slots.
 	err = parallel(ctx, blobCheckParallelism, refs.Blobs, func(ctx context.Context, b oci.Descriptor) error {
 		return r.ensureBlob(ctx, tr, src, dst, b)
 	})
 	if err != nil {
-		return oci.Manifest{}, err
+		return prepared{}, err
 	}
-	if err := r.reg.PutManifest(ctx, dst, putRef, mediaType, body); err != nil {
-		return oci.Manifest{}, fmt.Errorf("put manifest %s: %w", refString(dst, putRef), err)
-	}
-	r.objects.mark(objectKey(dst, want.Digest))
-	r.log.Info("manifest pushed", "ref", refString(dst, putRef), "digest", want.Digest, "mediaType", mediaType, "size", len(body))
-	return m, nil
+	return prepared{manifest: m, mediaType: m.MediaType, body: body}, nil
 }
 
-// ensureManifest makes the child manifest desc (and what it references)
-// present at dst, once per run, moving blobs in the slots tr. It returns
-// the manifest when this call copied it, nil when it was present already.
+// putManifest puts a prepared manifest, byte for byte, under putRef (a
+// tag, or its digest).
+func (r *run) putManifest(ctx context.Context, dst oci.Repository, putRef, digest string, p prepared) error {
+	if err := r.reg.PutManifest(ctx, dst, putRef, p.mediaType, p.body); err != nil {
+		return withContext("put manifest "+refString(dst, putRef), err)
+	}
+	r.objects.mark(objectKey(dst, digest))
+	r.log.Info("manifest pushed", "ref", refString(dst, putRef), "digest", digest, "mediaType", p.mediaType, "size", len(p.body))
+	return nil
+}
+
+// ensureManifest makes the manifest desc (and what it references) present
+// at dst under its digest, once per run, moving blobs in the slots tr. It
+// returns the manifest when this call copied it, nil when it was present
+// already.
 func (r *run) ensureManifest(ctx context.Context, tr transfers, src, dst oci.Repository, desc oci.Descriptor) (*oci.Manifest, error) {
+	return r.ensureManifestAt(ctx, tr, src, dst, desc, nesting{root: refString(src, desc.Digest)})
+}
+
+// ensureManifestAt is ensureManifest for a manifest at the given nesting.
+func (r *run) ensureManifestAt(ctx context.Context, tr transfers, src, dst oci.Repository, desc oci.Descriptor, at nesting) (*oci.Manifest, error) {
 	var copied *oci.Manifest
 	err := r.objects.do(ctx, objectKey(dst, desc.Digest), func() error {
 		_, err := r.headManifest(ctx, dst, desc.Digest)
@@ -163,21 +199,25 @@ func (r *run) ensureManifest(ctx context.Context, tr transfers, src, dst oci.Rep
 			r.log.Debug("manifest already present", "ref", refString(dst, desc.Digest))
 			return nil
 		case !errors.Is(err, core.ErrNotFound):
-			return fmt.Errorf("check manifest %s: %w", refString(dst, desc.Digest), err)
+			return withContext("check manifest "+refString(dst, desc.Digest), err)
 		}
-		m, err := r.copyManifest(ctx, tr, src, dst, desc.Digest, desc, desc.Digest)
-		if err == nil {
-			copied = &m
+		p, err := r.prepareManifest(ctx, tr, src, dst, desc.Digest, desc, at)
+		if err != nil {
+			return err
 		}
-		return err
+		if err := r.putManifest(ctx, dst, desc.Digest, desc.Digest, p); err != nil {
+			return err
+		}
+		copied = &p.manifest
+		return nil
 	})
 	return copied, err
 }
 
 // ensureBlob makes the blob desc present at dst, once per run: nothing if
 // it is known present, else a HEAD, then a cross-repository mount when
-// source and destination share a host, else a verified streaming upload in
-// one of the job's slots tr.
+// source and destination share a host, else a verified streaming transfer
+// in one of the job's slots tr.
 func (r *run) ensureBlob(ctx context.Context, tr transfers, src, dst oci.Repository, desc oci.Descriptor) error {
 	if nonDistributable(desc.MediaType) {
 		r.log.Debug("non-distributable layer not copied", "digest", desc.Digest, "mediaType", desc.MediaType)
@@ -186,7 +226,7 @@ func (r *run) ensureBlob(ctx context.Context, tr transfers, src, dst oci.Reposit
 	return r.objects.do(ctx, objectKey(dst, desc.Digest), func() error {
 		ok, err := r.reg.BlobExists(ctx, dst, desc.Digest)
 		if err != nil {
-			return fmt.Errorf("check blob %s: %w", refString(dst, desc.Digest), err)
+			return withContext("check blob "+refString(dst, desc.Digest), err)
 		}
 		if ok {
 			r.log.Debug("blob already present", "repo", dst.String(), "digest", desc.Digest, "size", desc.Size)
@@ -201,57 +241,95 @@ func (r *run) ensureBlob(ctx context.Context, tr transfers, src, dst oci.Reposit
 			case ctx.Err() != nil:
 				return ctx.Err()
 			case err != nil:
+				var ue *UnreachableError
+				if errors.As(err, &ue) {
+					return err
+				}
 				r.log.Debug("blob mount failed; uploading instead", "repo", dst.String(), "from", src.String(), "digest", desc.Digest, "error", err)
 			}
 		}
-		return tr.do(ctx, func() error { return r.uploadBlob(ctx, src, dst, desc) })
+		return r.transfer(ctx, tr, src, dst, desc)
 	})
 }
 
-// uploadBlob streams a blob from src to dst, verifying its size and digest
-// on the way.
-func (r *run) uploadBlob(ctx context.Context, src, dst oci.Repository, desc oci.Descriptor) error {
-	rc, err := r.reg.OpenBlob(ctx, src, desc.Digest)
-	if err != nil {
-		return fmt.Errorf("open blob %s: %w", refString(src, desc.Digest), err)
-	}
-	defer rc.Close()
-	return r.pushVerified(ctx, dst, desc, rc)
+// transfer streams a blob from src to dst, verifying its size and digest
+// on the way. The source read and the destination upload are one request:
+// when either fails, both are retried together (the stream cannot be
+// replayed), each attempt in one of the job's slots tr. A failure is
+// blamed on its side (*TransferError).
+func (r *run) transfer(ctx context.Context, tr transfers, src, dst oci.Repository, desc oci.Descriptor) error {
+	hosts := []hostRef{registryHost(src), registryHost(dst)}
+	what := "copy blob " + desc.Digest + " from " + src.String() + " to " + dst.String()
+	return r.request(ctx, what, hosts, blameSide(src, dst), func(ctx context.Context) error {
+		return tr.do(ctx, func() error {
+			rc, err := r.Engine.reg.OpenBlob(ctx, src, desc.Digest)
+			if err != nil {
+				return &TransferError{Side: SideSource, Repo: src, Digest: desc.Digest, Err: withContext("open blob "+refString(src, desc.Digest), err)}
+			}
+			defer rc.Close()
+			return r.pushVerified(ctx, src, dst, desc, rc)
+		})
+	})
 }
 
-// pushVerified uploads content as the blob desc through a verifying reader:
-// a size or digest mismatch aborts the upload with core.ErrDigestMismatch.
-func (r *run) pushVerified(ctx context.Context, dst oci.Repository, desc oci.Descriptor, content io.Reader) error {
-	vr, err := newVerifyingReader(content, desc, r.bytes)
+// blameSide returns the host of the side a transfer's error belongs to.
+func blameSide(src, dst oci.Repository) func(error) hostRef {
+	return func(err error) hostRef {
+		var te *TransferError
+		if errors.As(err, &te) && te.Side == SideSource {
+			return registryHost(src)
+		}
+		return registryHost(dst)
+	}
+}
+
+// pushVerified uploads content, read from src (zero for bytes the engine
+// holds), as the blob desc through a verifying reader: a size or digest
+// mismatch aborts the upload with core.ErrDigestMismatch. Errors are
+// *TransferErrors that name the side that failed.
+func (r *run) pushVerified(ctx context.Context, src, dst oci.Repository, desc oci.Descriptor, content io.Reader) error {
+	sr := &sourceReader{r: content}
+	vr, err := newVerifyingReader(sr, desc, r.bytes)
 	if err != nil {
 		return retry.Permanent(err)
 	}
 	err = r.reg.PushBlob(ctx, dst, desc, vr)
-	if vr.err != nil {
+	switch {
+	case vr.err != nil && src.Host != "":
+		return &TransferError{Side: SideSource, Repo: src, Digest: desc.Digest, Err: vr.err}
+	case vr.err != nil:
 		return vr.err
-	}
-	if err != nil {
-		return fmt.Errorf("push blob %s: %w", refString(dst, desc.Digest), err)
+	case sr.err != nil && src.Host != "":
+		return &TransferError{Side: SideSource, Repo: src, Digest: desc.Digest, Err: sr.err}
+	case err != nil:
+		return &TransferError{Side: SideDestination, Repo: dst, Digest: desc.Digest, Err: err}
 	}
 	if err := vr.finish(); err != nil {
+		if src.Host != "" {
+			return &TransferError{Side: SideSource, Repo: src, Digest: desc.Digest, Err: err}
+		}
 		return err
 	}
 	r.log.Debug("blob pushed", "repo", dst.String(), "digest", desc.Digest, "size", desc.Size)
 	return nil
 }
 
-// ensureBlobBytes makes the blob with content b present at dst, once per run.
+// ensureBlobBytes makes the blob with content b present at dst, once per
+// run; the upload is retried as one request (the bytes can be sent again).
 func (r *run) ensureBlobBytes(ctx context.Context, dst oci.Repository, desc oci.Descriptor, b []byte) error {
 	return r.objects.do(ctx, objectKey(dst, desc.Digest), func() error {
 		ok, err := r.reg.BlobExists(ctx, dst, desc.Digest)
 		if err != nil {
-			return fmt.Errorf("check blob %s: %w", refString(dst, desc.Digest), err)
+			return withContext("check blob "+refString(dst, desc.Digest), err)
 		}
 		if ok {
 			r.log.Debug("blob already present", "repo", dst.String(), "digest", desc.Digest, "size", desc.Size)
 			return nil
 		}
-		return r.pushVerified(ctx, dst, desc, bytes.NewReader(b))
+		what := "push blob " + desc.Digest + " to " + dst.String()
+		return r.request(ctx, what, []hostRef{registryHost(dst)}, nil, func(ctx context.Context) error {
+			return r.pushVerified(ctx, oci.Repository{}, dst, desc, bytes.NewReader(b))
+		})
 	})
 }
 

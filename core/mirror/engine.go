@@ -57,9 +57,14 @@ func (e *Engine) Run(ctx context.Context, cfg *config.Config) *report.Report {
 		log:         e.opts.Logger,
 		sched:       newScheduler(e.opts.PerHostConcurrency),
 		now:         start,
+		health:      newHealth(),
 		objects:     newOnceSet(),
 		referrerAPI: map[string]bool{},
 		fallbackMu:  map[string]*sync.Mutex{},
+	}
+	r.reg = retryingRegistry{r: r, reg: e.reg}
+	if e.deps.Charts != nil {
+		r.charts = retryingCharts{r: r, charts: e.deps.Charts}
 	}
 	n := len(cfg.Artifacts) + len(cfg.Charts)
 	r.results = make([]report.Result, n)
@@ -74,6 +79,7 @@ func (e *Engine) Run(ctx context.Context, cfg *config.Config) *report.Report {
 	}
 	r.log.Info("sync started", "entries", n, "concurrency", e.opts.Concurrency, "dryRun", e.opts.DryRun)
 	r.sched.run(ctx, e.opts.Concurrency)
+	r.reportUnreachable()
 	rep.Report.Results = r.results
 	rep.Finish(startMono, time.Now())
 	s := rep.Report.Summary
@@ -89,6 +95,13 @@ type run struct {
 	log   *slog.Logger
 	sched *scheduler
 	now   time.Time // the clock reading signature ages are measured against
+
+	// reg and charts are the Engine's ports behind request-level retry and
+	// the hosts' breakers (request.go); reg shadows Engine.reg, which only
+	// blob transfers use directly, as one request each.
+	reg    Registry
+	charts ChartSource
+	health *health
 
 	// results are written by tasks, each into its own slots (one entry's
 	// plan owns results[i]; a tag job owns results[i].Tags[j]); obsMu
@@ -114,6 +127,7 @@ func (r *run) header(i int) report.Result {
 
 // failEntry records a planning failure of entry i.
 func (r *run) failEntry(i int, err error) {
+	r.health.count(err, true)
 	res := &r.results[i]
 	res.Status = report.EntryFailed
 	res.Error = errorText(err)
@@ -163,10 +177,13 @@ func (r *run) bytes(n int64) {
 	r.opts.Observer.BytesTransferred(n)
 }
 
-// attempt runs op under the job budget (Options.Timeout, all attempts
-// included) with Options.Retries retries of temporary failures. It turns a
-// cancelled sync into errCancelled and an exhausted budget into an error
-// that says so.
+// attempt runs op, one job, under the job budget (Options.Timeout, all
+// attempts included) with Options.Retries job-level retries of temporary
+// failures; each request within op has its own retries (request.go). It
+// turns a cancelled sync into errCancelled and an exhausted budget into an
+// error that says so. A job tried more than once says how often at the end
+// ("(job tried 3 times)"), so that its count does not stack on the "after N
+// attempts" of the request that failed.
 func (r *run) attempt(ctx context.Context, what string, op func(ctx context.Context) error) error {
 	if ctx.Err() != nil {
 		return errCancelled
@@ -174,17 +191,35 @@ func (r *run) attempt(ctx context.Context, what string, op func(ctx context.Cont
 	jctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
 	defer cancel()
 	tries := 0
+	var own error // the last failure that was not a host's breaker refusing
 	err := retry.Do(jctx, retry.Policy{
 		Retries: r.opts.Retries,
 		Base:    r.opts.RetryBase,
 		Max:     DefaultRetryMax,
+		Rand:    r.opts.RetryJitter,
 		OnRetry: func(attempt int, wait time.Duration, err error) {
-			r.log.Warn("retrying", "job", what, "attempt", attempt, "wait", wait, "error", err)
+			r.log.Warn("retrying job", "job", what, "attempt", attempt, "wait", wait, "error", err)
 		},
 	}, func(ctx context.Context) error {
-		tries++
-		return op(ctx)
+		err := op(ctx)
+		var ue *UnreachableError
+		if !errors.As(err, &ue) {
+			tries++
+			own = err
+		}
+		return err
 	})
+	if ae, ok := err.(*retry.AttemptsError); ok {
+		err = ae.Err
+	}
+	// A retry refused because this job's own failure proved its host
+	// unreachable reports that failure, not the refusal.
+	if own != nil && err != nil && !errors.Is(err, own) {
+		var ue *UnreachableError
+		if errors.As(err, &ue) {
+			err = own
+		}
+	}
 	switch {
 	case err == nil:
 		return nil
@@ -192,8 +227,31 @@ func (r *run) attempt(ctx context.Context, what string, op func(ctx context.Cont
 		return errCancelled
 	case jctx.Err() != nil:
 		return fmt.Errorf("timed out after %s (%s): %w", r.opts.Timeout, plural(tries, "attempt"), err)
+	case tries > 1:
+		return &jobError{err: err, tries: tries}
 	}
 	return err
+}
+
+// jobError is the last error of a job tried more than once.
+type jobError struct {
+	err   error
+	tries int
+}
+
+func (e *jobError) Error() string { return fmt.Sprintf("%v (job tried %d times)", e.err, e.tries) }
+func (e *jobError) Unwrap() error { return e.err }
+
+// reportUnreachable says once, at the end of the run, which hosts were
+// found unreachable and how much work that cost.
+func (r *run) reportUnreachable() {
+	obs, _ := r.opts.Observer.(UnreachableObserver)
+	for _, d := range r.health.unreachable() {
+		r.log.Error(d.err.Summary(d.tags, d.entries), "kind", d.err.Kind, "host", d.err.Host, "notAttemptedTags", d.tags, "notPlannedEntries", d.entries)
+		if obs != nil {
+			obs.HostUnreachable(d.err, d.tags, d.entries)
+		}
+	}
 }
 
 // errCancelled is the error of work cut short by a cancelled sync.

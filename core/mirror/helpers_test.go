@@ -22,9 +22,10 @@ const (
 
 func intp(n int) *int { return &n }
 
-// fastOptions retry quickly so that tests never wait for real backoff.
+// fastOptions retry quickly so that tests never wait for real backoff:
+// a request is retried for 200ms at most.
 func fastOptions() mirror.Options {
-	return mirror.Options{Concurrency: 4, Retries: 3, RetryBase: time.Millisecond, Timeout: 20 * time.Second}
+	return mirror.Options{Concurrency: 4, Retries: 3, RetryBase: time.Millisecond, RetryWindow: 200 * time.Millisecond, Timeout: 20 * time.Second}
 }
 
 // testLogger logs through t, so a failing test shows the engine's log.
@@ -76,7 +77,29 @@ func runSync(t *testing.T, reg mirror.Registry, opts mirror.Options, deps mirror
 	if rep == nil {
 		t.Fatal("Run returned nil")
 	}
+	wantNoRepeatedClause(t, rep)
 	return rep
+}
+
+// wantNoRepeatedClause checks that no failure message of the Report names
+// the same context twice (every context is wrapped once).
+func wantNoRepeatedClause(t *testing.T, rep *report.Report) {
+	t.Helper()
+	check := func(where, msg string) {
+		t.Helper()
+		if clause, ok := mirrortest.RepeatedClause(msg); ok {
+			t.Errorf("%s: error repeats %q: %s", where, clause, msg)
+		}
+	}
+	for _, res := range rep.Report.Results {
+		check(res.Source, res.Error)
+		for _, tag := range res.Tags {
+			check(res.Source+":"+tag.Tag, tag.Error)
+			for _, ref := range tag.Referrers {
+				check(res.Source+":"+tag.Tag+" referrer "+ref.Digest, ref.Error)
+			}
+		}
+	}
 }
 
 // statuses renders the tags of a result as "tag=status[/reason]" lines.

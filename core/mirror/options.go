@@ -14,16 +14,29 @@ const (
 	// min(Concurrency, MaxDefaultPerHostConcurrency) jobs at a time, so a
 	// large --concurrency meant for many registries does not flood one.
 	MaxDefaultPerHostConcurrency = 8
-	// DefaultRetries is the CLI's default of --retries. A zero
-	// Options.Retries means no retry; it is not replaced by this default.
+	// DefaultRetries is the CLI's default of --retries, the job-level
+	// retries. A zero Options.Retries means no job-level retry; it is not
+	// replaced by this default.
 	DefaultRetries = 3
 	// DefaultTimeout is the budget of one job, all attempts included (--timeout).
 	DefaultTimeout = 5 * time.Minute
-	// DefaultRetryBase is the first backoff delay; it doubles per attempt.
+	// DefaultRetryBase is the first backoff delay of both retry levels; it
+	// doubles per attempt.
 	DefaultRetryBase = 500 * time.Millisecond
-	// DefaultRetryMax caps one backoff delay (a server's Retry-After may ask
-	// for longer, within the job's budget).
+	// DefaultRetryMax caps one backoff delay between the attempts of a job
+	// (a server's Retry-After may ask for longer, within the job's budget).
 	DefaultRetryMax = 30 * time.Second
+	// DefaultRetryWindow is how long one request is retried after its first
+	// failure (--retry-window): long enough to ride out a registry restart
+	// of about 30 seconds.
+	DefaultRetryWindow = 60 * time.Second
+	// RequestRetryMax caps one backoff delay between the attempts of a
+	// request: 0.5s doubling to 8s, each wait 50-100% of that (jitter).
+	RequestRetryMax = 8 * time.Second
+	// MaxIndexDepth bounds how deeply image indexes may nest: a tag's index
+	// is level 1, an index it lists level 2, and so on. A deeper index fails
+	// its tag (permanently) instead of being followed.
+	MaxIndexDepth = 8
 	// DefaultReporter is the Report's reporter when Options.Reporter is empty.
 	DefaultReporter = "flux-mirror"
 	// MaxReferrerDepth bounds how deep referrers of referrers are followed:
@@ -44,16 +57,40 @@ type Options struct {
 	// source and its destination host, and moves at most 3 blobs at once.
 	// Zero means min(Concurrency, 8).
 	PerHostConcurrency int
-	// Retries is the number of retries after a job's first attempt (the
-	// CLI passes DefaultRetries unless --retries says otherwise). Only
-	// temporary failures are retried: 408, 429 and 5xx answers, network
-	// errors, interrupted streams.
+	// Retries is the number of job-level retries after a job's first
+	// attempt (the CLI passes DefaultRetries unless --retries says
+	// otherwise).
+	//
+	// Retries work at two levels, and only temporary failures are retried
+	// (408, 429 and 5xx answers, network errors, interrupted streams; see
+	// retry.Retryable). First each request is retried on its own: one tag
+	// list, manifest HEAD, GET or PUT, blob check, mount, or one blob
+	// transfer (the source read and the destination upload together, since
+	// a stream cannot be replayed), for up to RetryWindow after its first
+	// failure. Then, for what that cannot fix (a transfer whose stream kept
+	// breaking, a request whose window ran out while its registry still
+	// answered others, a signature check that failed in transit), the whole
+	// job is retried up to Retries times. A job's progress survives its
+	// retries, and everything stays within Timeout.
 	Retries int
 	// Timeout is the budget of one job, all attempts included (default 5m).
 	Timeout time.Duration
-	// RetryBase is the first backoff delay (default 500ms), doubled per
-	// attempt up to 30s, with jitter; a server's Retry-After is honoured.
+	// RetryBase is the first backoff delay of both levels (default 500ms),
+	// doubled per attempt up to RequestRetryMax (a request) or
+	// DefaultRetryMax (a job), with jitter; a server's Retry-After is
+	// honoured.
 	RetryBase time.Duration
+	// RetryWindow is how long one request is retried after its first
+	// failure (default 60s); a negative window turns request-level retry
+	// off. When a request to a host uses up its window on a temporary
+	// failure and nothing else on that host answered meanwhile, or the
+	// host's name does not resolve, the host is unreachable for the rest of
+	// the run: its remaining requests fail at once with an
+	// *UnreachableError, while other hosts' entries go on.
+	RetryWindow time.Duration
+	// RetryJitter returns a uniformly random number in [0, 1) for the
+	// retry jitter; nil means math/rand/v2. Tests make it constant.
+	RetryJitter func() float64
 	// Overwrite forces overwrite on every entry (--overwrite).
 	Overwrite bool
 	// DryRun plans and compares but writes nothing: missing tags are
@@ -91,6 +128,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.RetryBase <= 0 {
 		o.RetryBase = DefaultRetryBase
+	}
+	if o.RetryWindow == 0 {
+		o.RetryWindow = DefaultRetryWindow
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -96,7 +96,7 @@ func (r *run) listArtifact(ctx context.Context, ent *artifactEntry) {
 	})
 	if err != nil {
 		if !errors.Is(err, errCancelled) {
-			err = fmt.Errorf("list tags of %s: %w", ent.src, err)
+			err = brief(withContext("list tags of "+ent.src.String(), err))
 		}
 		r.failEntry(ent.index, err)
 		return
@@ -152,7 +152,7 @@ func (r *run) resolveTag(ctx context.Context, ent *artifactEntry, j int) error {
 		if a.IncludeReferrers && !p.tooNew && !p.referrersLoaded {
 			nodes, err := r.snapshotReferrers(ctx, ent.src, p.desc)
 			if err != nil {
-				return fmt.Errorf("list referrers of %s: %w", ref, err)
+				return withContext("list referrers of "+ref, err)
 			}
 			p.referrers, p.referrersLoaded = nodes, true
 		}
@@ -319,7 +319,7 @@ func (r *run) planned(ent *artifactEntry) {
 		}
 	}
 	if len(errs) > 0 {
-		err := errs[0]
+		err := brief(errs[0])
 		for _, e := range errs {
 			if errors.Is(e, errCancelled) {
 				err = errCancelled

@@ -148,7 +148,7 @@ func (r *run) syncSubjectReferrers(ctx context.Context, ent *artifactEntry, j *r
 	if len(todo) > 0 {
 		listed, err := r.reg.Referrers(ctx, dst, subject)
 		if err != nil && !errors.Is(err, core.ErrNotFound) {
-			return fmt.Errorf("list referrers of %s: %w", refString(dst, subject), err)
+			return withContext("list referrers of "+refString(dst, subject), err)
 		}
 		present := map[string]bool{}
 		for _, d := range listed {
@@ -233,7 +233,7 @@ func (r *run) supportsReferrersAPI(ctx context.Context, dst oci.Repository) (boo
 	}
 	api, err := r.reg.SupportsReferrersAPI(ctx, dst)
 	if err != nil {
-		return false, fmt.Errorf("probe the referrers API of %s: %w", dst, err)
+		return false, withContext("probe the referrers API of "+dst.String(), err)
 	}
 	r.mu.Lock()
 	r.referrerAPI[key] = api

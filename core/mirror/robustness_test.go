@@ -28,6 +28,7 @@ func TestRetries(t *testing.T) {
 	tests := []struct {
 		name    string
 		retries int
+		window  time.Duration // Options.RetryWindow; 0: fastOptions'
 		faults  []mirrortest.Fault
 		want    string // statuses of entry 0
 		wantErr string // in entry 0's tag error
@@ -57,17 +58,18 @@ func TestRetries(t *testing.T) {
 			},
 		},
 		{
-			name:    "permanent failure after every attempt, completed blobs not redone",
+			name:    "failure on every attempt, completed blobs not redone",
 			retries: 3,
 			faults:  []mirrortest.Fault{{Method: mirrortest.PutManifest, Repo: dst, Err: status(503)}},
 			want:    "1.0.0=failed",
-			wantErr: "after 4 attempts: put manifest " + dst + ":1.0.0: PUT",
+			wantErr: "put manifest " + dst + ":1.0.0: after ",
 			check: func(t *testing.T, reg *mirrortest.Registry) {
-				if got := countOnRepo(reg, dst, mirrortest.PutManifest); got != 4 {
-					t.Errorf("PutManifest = %d, want 4 attempts", got)
+				// The PUT is retried on its own, not the job's requests.
+				if got := countOnRepo(reg, dst, mirrortest.PutManifest); got < 2 {
+					t.Errorf("PutManifest = %d, want it retried", got)
 				}
-				// The blobs were uploaded by the first attempt and are
-				// known present: neither checked nor pushed again.
+				// The blobs were uploaded once and are known present:
+				// neither checked nor pushed again.
 				if got := countOnRepo(reg, dst, mirrortest.PushBlob); got != 3 {
 					t.Errorf("PushBlob = %d, want 3", got)
 				}
@@ -77,8 +79,20 @@ func TestRetries(t *testing.T) {
 			},
 		},
 		{
-			name:    "no retries",
+			name:    "no job retries: the request is retried",
 			retries: 0,
+			faults:  []mirrortest.Fault{{Method: mirrortest.PushBlob, Repo: dst, Err: status(500), Times: 1}},
+			want:    "1.0.0=copied",
+			check: func(t *testing.T, reg *mirrortest.Registry) {
+				if got := countOnRepo(reg, dst, mirrortest.PushBlob); got != 4 {
+					t.Errorf("PushBlob = %d, want 3 blobs + 1 retry", got)
+				}
+			},
+		},
+		{
+			name:    "no retries at all",
+			retries: 0,
+			window:  -1,
 			faults:  []mirrortest.Fault{{Method: mirrortest.PushBlob, Repo: dst, Err: status(500), Times: 1}},
 			want:    "1.0.0=failed",
 			wantErr: "500 Internal Server Error",
@@ -117,6 +131,9 @@ func TestRetries(t *testing.T) {
 			}
 			opts := fastOptions()
 			opts.Retries = tt.retries
+			if tt.window != 0 {
+				opts.RetryWindow = tt.window
+			}
 			rep := runSync(t, reg, opts, mirror.Deps{}, cfgOf(
 				artifact(src, dst, semverLimit(1)),
 				artifact(otherSrc, otherDst, semverLimit(1)),
@@ -360,7 +377,7 @@ func TestBlobsOfOneImageMoveInParallel(t *testing.T) {
 	reg2.AddFault(mirrortest.Fault{Method: mirrortest.PushBlob, Ref: oci.Digest([]byte("l4")), Err: status(400)})
 	rep := runSync(t, reg2, opts, mirror.Deps{}, cfgOf(artifact(src, dst, semverLimit(1))))
 	wantStatuses(t, rep, 0, "1.0.0=failed")
-	if e := rep.Report.Results[0].Tags[0].Error; !strings.Contains(e, "push blob "+dst+"@"+oci.Digest([]byte("l4"))) {
+	if e := rep.Report.Results[0].Tags[0].Error; !strings.Contains(e, "push blob "+oci.Digest([]byte("l4"))+" to destination "+dst+": PUT") {
 		t.Errorf("error %q", e)
 	}
 	if reg2.Digest(dst, "1.0.0") != "" {

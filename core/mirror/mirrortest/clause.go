@@ -15,7 +15,8 @@ import (
 // compared case-insensitively and with every run of digits read as one
 // number, so "after 3 attempts: … after 12 attempts" and "GET <url>: …
 // GET <url>" count, while "read blob …: read tcp …" do not. A clause of a
-// single word repeats only an identical clause.
+// single word, or one that starts with a quoted value ("\"x\" is not a
+// valid range"), repeats only an identical clause.
 func RepeatedClause(msg string) (clause string, ok bool) {
 	seen := map[string]bool{}
 	for _, line := range strings.Split(msg, "\n") {
@@ -35,8 +36,12 @@ func RepeatedClause(msg string) (clause string, ok bool) {
 }
 
 // clauseKey is what identifies a clause: its first two words, lower-cased,
-// with digit runs replaced by "0".
+// with digit runs replaced by "0"; a clause that starts with a quote is a
+// value, identified by all of it.
 func clauseKey(c string) string {
+	if strings.HasPrefix(c, `"`) || strings.HasPrefix(c, "'") {
+		return c
+	}
 	words := strings.Fields(c)
 	if len(words) > 2 {
 		words = words[:2]

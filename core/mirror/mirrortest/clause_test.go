@@ -26,6 +26,8 @@ func TestRepeatedClause(t *testing.T) {
 		{"joined errors are split at lines", "put manifest d/m:1: 500\nput manifest d/m:2: 500", "put manifest d/m:2", true},
 		{"digit runs in the first two words only", "chunk at offset 0: chunk at offset 512: boom", "chunk at offset 512", true},
 		{"trailing separators", "boom: ", "", false},
+		{"a quoted value is not a context", `chart version: "x y" is not a valid range: improper constraint: "x y"`, "", false},
+		{"the same quoted value twice", `tag: "x y": "x y"`, `"x y"`, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
