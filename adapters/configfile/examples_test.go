@@ -44,7 +44,6 @@ func lookupExample(k string) (string, bool) {
 // the loader must reject them.
 var goOnly = map[string]string{
 	"nothing-to-mirror":              "sync needs an artifacts or charts entry; login and secret accept a hosts-only config",
-	"artifact-registry-port":         "port ranges (1-65535) are checked in Go",
 	"artifact-destination-is-source": "comparing two fields' values",
 	"artifact-duplicate-destination": "uniqueness across entries",
 	"chart-duplicate":                "uniqueness across entries",

@@ -98,6 +98,7 @@ func TestEncodeErrors(t *testing.T) {
 		{"empty secret", map[string]auth.Credential{"ghcr.io": {Username: "u"}}, "secret is empty"},
 		{"colon", map[string]auth.Credential{"ghcr.io": {Username: "u:x", Secret: "p"}}, "contains ':'"},
 		{"same registry twice", map[string]auth.Credential{"docker.io": basic, "index.docker.io": basic}, `hosts "docker.io" and "index.docker.io" are the same registry`},
+		{"same registry under its API host", map[string]auth.Credential{"docker.io": basic, "registry-1.docker.io": basic}, `hosts "docker.io" and "registry-1.docker.io" are the same registry`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/fluxcd/flux-mirror/core/auth"
+	"github.com/fluxcd/flux-mirror/core/oci"
 )
 
 // dockerHubKey is where docker, crane and kubelet look for Docker Hub
@@ -15,10 +16,11 @@ import (
 const dockerHubKey = "https://index.docker.io/v1/"
 
 // authKey is the config key of a registry host: Docker Hub's historical
-// index address for docker.io and index.docker.io, the host itself otherwise
+// index address for any of Docker Hub's names (docker.io, index.docker.io,
+// registry-1.docker.io, see oci.IsDockerHub), the host itself otherwise
 // (docker/cli's getAuthConfigKey).
 func authKey(host string) string {
-	if host == "docker.io" || host == "index.docker.io" {
+	if oci.IsDockerHub(host) {
 		return dockerHubKey
 	}
 	return host

@@ -175,6 +175,7 @@ func TestSaveConfiguredHelpers(t *testing.T) {
 		{"credHelpers of another host", `{"credHelpers":{"quay.io":"missing-helper"}}`, "ghcr.io", ""},
 		{"empty credHelpers entry means the file", `{"credsStore":"missing-helper","credHelpers":{"ghcr.io":""}}`, "ghcr.io", ""},
 		{"docker hub key", `{"credHelpers":{"https://index.docker.io/v1/":"fmtest"}}`, "docker.io", "fmtest"},
+		{"docker hub key for the API host", `{"credHelpers":{"https://index.docker.io/v1/":"fmtest"}}`, "registry-1.docker.io", "fmtest"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -197,10 +198,16 @@ func TestSaveConfiguredHelpers(t *testing.T) {
 			} else if len(e.helperEntries(t)) != 0 {
 				t.Errorf("helper used: %v", e.helperEntries(t))
 			}
-			if ac := dockerRead(t, e.dir, tt.host); ac.Password != "s3cr3t-pw" {
+			// Docker Hub images are named docker.io/…, whichever Hub
+			// host name the credential was stored for.
+			readHost := tt.host
+			if readHost == "registry-1.docker.io" {
+				readHost = "docker.io"
+			}
+			if ac := dockerRead(t, e.dir, readHost); ac.Password != "s3cr3t-pw" {
 				t.Errorf("docker/cli reads password %q", ac.Password)
 			}
-			if c := ggcrRead(t, tt.host); c.Password != "s3cr3t-pw" {
+			if c := ggcrRead(t, readHost); c.Password != "s3cr3t-pw" {
 				t.Errorf("ggcr reads %+v", c)
 			}
 		})
@@ -561,10 +568,10 @@ func TestSaveErrors(t *testing.T) {
 	})
 }
 
-// TestSaveDockerHub: docker.io and index.docker.io are stored under the key
+// TestSaveDockerHub: every name of Docker Hub is stored under the key
 // docker login uses, which ggcr resolves for docker.io references.
 func TestSaveDockerHub(t *testing.T) {
-	for _, host := range []string{"docker.io", "index.docker.io"} {
+	for _, host := range []string{"docker.io", "index.docker.io", "registry-1.docker.io"} {
 		e := newEnv(t)
 		res := mustSave(t, mustOpen(t, e.dir), host, basic, false)
 		if res.Host != host {

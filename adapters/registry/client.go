@@ -159,6 +159,11 @@ func (c *Client) newHostState(h string) (*hostState, error) {
 	if !configured {
 		cfg, configured = c.opts.Hosts[reg.RegistryStr()]
 	}
+	for k, v := range c.opts.Hosts { // docker.io, index.docker.io and registry-1.docker.io are one host
+		if !configured && oci.IsDockerHub(h) && oci.IsDockerHub(k) {
+			cfg, configured = v, true
+		}
+	}
 	hs := &hostState{
 		c:          c,
 		name:       h,

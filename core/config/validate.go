@@ -45,7 +45,9 @@ const (
 	// lowerHostLabel is hostLabel without upper case, for hosts[].host.
 	lowerHostLabel = `[a-z0-9](?:[a-z0-9-]*[a-z0-9])?`
 	ipv6Literal    = `\[[0-9a-fA-F:.]+\]`
-	portSuffix     = `(?::[0-9]{1,5})?`
+	// port is a TCP port, 1-65535, without leading zeros.
+	port       = `(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])`
+	portSuffix = `(?::` + port + `)?`
 
 	// hostPattern is a registry host with an optional port, as hosts[].host.
 	hostPattern = `^(?:` + lowerHostLabel + `(?:\.` + lowerHostLabel + `)*|` + ipv6Literal + `)` + portSuffix + `$`
@@ -54,11 +56,17 @@ const (
 	// that oci.ParseRepository recognises as a host (it has a dot or a
 	// port, or is localhost).
 	registryHost = `(?:(?:localhost|` + hostLabel + `(?:\.` + hostLabel + `)+|` + ipv6Literal + `)` + portSuffix +
-		`|` + hostLabel + `:[0-9]{1,5})`
+		`|` + hostLabel + `:` + port + `)`
 	// pathComponent is the distribution spec's repository path component.
 	pathComponent = `[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*`
+	// dockerHubNamespace is a first path component that is not a registry
+	// host (no '.' or ':'): the name is a Docker Hub repository.
+	dockerHubNamespace = `[a-z0-9]+(?:(?:_|__|-+)[a-z0-9]+)*`
 
-	repositoryPattern       = `^` + registryHost + `(?:/` + pathComponent + `)+$`
+	// repositoryPattern is host/path, or a Docker Hub name ("nginx",
+	// "stefanprodan/podinfo") as oci.ParseRepository normalises it.
+	repositoryPattern = `^(?:` + registryHost + `(?:/` + pathComponent + `)+|` +
+		dockerHubNamespace + `(?:/` + pathComponent + `)*)$`
 	chartDestinationPattern = `^oci://` + registryHost + `(?:/` + pathComponent + `)*$`
 	chartNamePattern        = `^` + pathComponent + `$`
 	httpURLPattern          = `^https?://[^\s/?#@]+(?:/[^\s?#]*)?$`
@@ -133,9 +141,13 @@ func (c *Config) Validate(p Purpose) error {
 		if h.Host == "" {
 			continue
 		}
-		key := strings.ToLower(h.Host)
+		key := oci.CanonicalHost(h.Host)
 		if prev, ok := seen[key]; ok {
-			l.add(f.child("host").path, f.host, "duplicates hosts[%d]; each host may be listed once", prev)
+			same := ""
+			if oci.IsDockerHub(h.Host) {
+				same = " (docker.io, index.docker.io and registry-1.docker.io all name Docker Hub)"
+			}
+			l.add(f.child("host").path, f.host, "duplicates hosts[%d]%s; each host may be listed once", prev, same)
 			continue
 		}
 		seen[key] = i
@@ -189,14 +201,16 @@ func validRegistryHost(h string) bool {
 	return hostRE.MatchString(strings.ToLower(h)) && validPort(h)
 }
 
-// validPort checks the port of host[:port], if any, is 1..65535.
+// validPort checks the port of host[:port], if any, is 1..65535 written
+// without leading zeros.
 func validPort(h string) bool {
 	i := strings.LastIndexByte(h, ':')
 	if i < 0 || strings.HasSuffix(h, "]") {
 		return true
 	}
-	n, err := strconv.Atoi(h[i+1:])
-	return err == nil && n >= 1 && n <= 65535
+	p := h[i+1:]
+	n, err := strconv.Atoi(p)
+	return err == nil && n >= 1 && n <= 65535 && p[0] != '0' && p[0] != '+'
 }
 
 func validateSelector(l *errorList, f field, s Selector) {
@@ -402,6 +416,10 @@ func validateChartDestination(l *errorList, f field, c Chart, nameOK bool, claim
 		return
 	}
 	host, _, _ := strings.Cut(base, "/")
+	if !oci.HasRegistryHost(host) {
+		l.add(g.path, g.host, "%q must start with a registry host (with a '.' or a port, or localhost), e.g. oci://docker.io/%s", c.Destination, base)
+		return
+	}
 	probe := base + "/chart"
 	if strings.Contains(base, "/") {
 		probe = base

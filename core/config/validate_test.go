@@ -160,9 +160,9 @@ func TestValidateInvalid(t *testing.T) {
 			want:   `artifacts[0].source: repository "https://ghcr.io/org/app" must not have a scheme (write it as host/path)`,
 		},
 		{
-			name:   "source without host",
-			mutate: func(c *Config) { c.Artifacts[0].Source = "stefanprodan/podinfo" },
-			want:   `artifacts[0].source: repository "stefanprodan/podinfo" must start with a registry host, e.g. docker.io/stefanprodan/podinfo`,
+			name:   "source is a host without path",
+			mutate: func(c *Config) { c.Artifacts[0].Source = "quay.io" },
+			want:   `artifacts[0].source: repository "quay.io" must be host/path, e.g. ghcr.io/org/app`,
 		},
 		{
 			name:   "destination with tag",
@@ -387,6 +387,26 @@ func TestValidateInvalid(t *testing.T) {
 			name:   "host duplicate",
 			mutate: func(c *Config) { c.Hosts[2].Host = "quay.io" },
 			want:   `hosts[2] "quay.io": host: duplicates hosts[0]; each host may be listed once`,
+		},
+		{
+			name: "host duplicate under another Docker Hub name",
+			mutate: func(c *Config) {
+				c.Hosts[0].Host = "docker.io"
+				c.Hosts[1].Host = "registry-1.docker.io"
+			},
+			want: `hosts[1] "registry-1.docker.io": host: duplicates hosts[0] (docker.io, index.docker.io and registry-1.docker.io all name Docker Hub); each host may be listed once`,
+		},
+		{
+			name: "artifact source and destination are the same Docker Hub repository",
+			mutate: func(c *Config) {
+				c.Artifacts[0].Source, c.Artifacts[0].Destination = "nginx", "index.docker.io/library/nginx"
+			},
+			want: `artifacts[0].destination: "index.docker.io/library/nginx" is the source itself; mirror to a different repository`,
+		},
+		{
+			name:   "chart destination without registry host",
+			mutate: func(c *Config) { c.Charts[0].Destination = "oci://charts" },
+			want:   `charts[0].destination: "oci://charts" must start with a registry host (with a '.' or a port, or localhost), e.g. oci://docker.io/charts`,
 		},
 		{
 			name:   "credential and provider",

@@ -45,7 +45,52 @@ type Repository struct {
 // String returns the repository as host/path.
 func (r Repository) String() string { return r.Host + "/" + r.Path }
 
+// DockerHub is the canonical host of Docker Hub repositories, as the
+// Docker CLI writes it ("docker.io/library/nginx").
+const DockerHub = "docker.io"
+
+// dockerHubAliases are the host names that mean Docker Hub: the canonical
+// name, the index (Docker's config key and go-containerregistry's default
+// registry) and the registry API endpoint.
+var dockerHubAliases = []string{DockerHub, "index.docker.io", "registry-1.docker.io"}
+
+// IsDockerHub reports whether host (without scheme, any case) names Docker
+// Hub: docker.io, index.docker.io or registry-1.docker.io.
+func IsDockerHub(host string) bool {
+	host = strings.ToLower(host)
+	for _, a := range dockerHubAliases {
+		if host == a {
+			return true
+		}
+	}
+	return false
+}
+
+// CanonicalHost returns the name a registry host is matched by: DockerHub
+// for any of Docker Hub's names, else host lower-cased. Configured hosts
+// and the hosts of repositories are compared in this form.
+func CanonicalHost(host string) string {
+	if IsDockerHub(host) {
+		return DockerHub
+	}
+	return strings.ToLower(host)
+}
+
+// HasRegistryHost reports whether the first component of a reference names
+// a registry host rather than a Docker Hub namespace, by the rule Docker
+// and go-containerregistry share: it contains a '.' or a ':', or is
+// "localhost".
+func HasRegistryHost(first string) bool {
+	return strings.ContainsAny(first, ".:") || first == "localhost"
+}
+
 // ParseRepository parses "host[:port]/path" (no scheme, no tag, no digest).
+// Like docker, crane and Flux, it reads a name whose first component is
+// not a registry host (HasRegistryHost) as a Docker Hub repository, and
+// puts Docker Hub's official images under library/: "nginx" is
+// docker.io/library/nginx and "stefanprodan/podinfo" is
+// docker.io/stefanprodan/podinfo. Any of Docker Hub's host names
+// (IsDockerHub) becomes DockerHub.
 func ParseRepository(s string) (Repository, error) {
 	if s == "" {
 		return Repository{}, fmt.Errorf("repository is empty")
@@ -54,11 +99,20 @@ func ParseRepository(s string) (Repository, error) {
 		return Repository{}, fmt.Errorf("repository %q must not have a scheme (write it as host/path)", s)
 	}
 	host, path, ok := strings.Cut(s, "/")
-	if !ok || host == "" || path == "" {
+	switch {
+	case !ok && strings.ContainsAny(s, ".:"): // "quay.io", "localhost:5000": a host without a path
+		return Repository{}, fmt.Errorf("repository %q must be host/path, e.g. ghcr.io/org/app", s)
+	case !ok || !HasRegistryHost(host):
+		host, path = DockerHub, s
+	}
+	if host == "" || path == "" {
 		return Repository{}, fmt.Errorf("repository %q must be host/path, e.g. ghcr.io/org/app", s)
 	}
-	if !strings.ContainsAny(host, ".:") && host != "localhost" {
-		return Repository{}, fmt.Errorf("repository %q must start with a registry host, e.g. docker.io/%s", s, s)
+	if IsDockerHub(host) {
+		host = DockerHub
+		if !strings.Contains(path, "/") {
+			path = "library/" + path
+		}
 	}
 	if strings.ContainsAny(path, "@") || strings.Contains(lastSegment(path), ":") {
 		return Repository{}, fmt.Errorf("repository %q must not carry a tag or digest; tags are chosen by the selector", s)

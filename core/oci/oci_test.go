@@ -17,8 +17,13 @@ func TestParseRepository(t *testing.T) {
 		{in: "127.0.0.1:5000/app", want: Repository{Host: "127.0.0.1:5000", Path: "app"}},
 		{in: "", wantErr: "empty"},
 		{in: "https://ghcr.io/a", wantErr: "must not have a scheme"},
-		{in: "ghcr.io", wantErr: "must be host/path"},
-		{in: "fluxcd/flux-cli", wantErr: "must start with a registry host"},
+		{in: "ghcr.io/", wantErr: "must be host/path"},
+		{in: "/app", wantErr: "invalid path component"},
+		{in: "localhost:5000", wantErr: "must be host/path"},
+		{in: "quay.io", wantErr: "must be host/path"},
+		{in: "nginx:1.0", wantErr: "must be host/path"},
+		{in: "org/nginx:1.0", wantErr: "must not carry a tag or digest"},
+		{in: "Nginx", wantErr: "invalid path component"},
 		{in: "ghcr.io/a:1.0", wantErr: "must not carry a tag or digest"},
 		{in: "ghcr.io/a@sha256:abc", wantErr: "must not carry a tag or digest"},
 		{in: "ghcr.io/Upper", wantErr: "invalid path component"},
@@ -45,6 +50,68 @@ func TestParseRepository(t *testing.T) {
 				t.Errorf("String() = %q, want %q", got.String(), tt.in)
 			}
 		})
+	}
+}
+
+// TestParseRepositoryDockerHub checks Docker Hub names are normalised as
+// docker, crane and go-containerregistry's name package normalise them.
+func TestParseRepositoryDockerHub(t *testing.T) {
+	tests := []struct {
+		in   string
+		want string
+	}{
+		{"nginx", "docker.io/library/nginx"},
+		{"stefanprodan/podinfo", "docker.io/stefanprodan/podinfo"},
+		{"fluxcd/flux-cli", "docker.io/fluxcd/flux-cli"},
+		{"a/b/c", "docker.io/a/b/c"},
+		{"library/nginx", "docker.io/library/nginx"},
+		{"docker.io/nginx", "docker.io/library/nginx"},
+		{"docker.io/library/nginx", "docker.io/library/nginx"},
+		{"index.docker.io/nginx", "docker.io/library/nginx"},
+		{"index.docker.io/stefanprodan/podinfo", "docker.io/stefanprodan/podinfo"},
+		{"registry-1.docker.io/stefanprodan/podinfo", "docker.io/stefanprodan/podinfo"},
+		{"Docker.IO/nginx", "docker.io/library/nginx"},
+		{"localhost", "docker.io/library/localhost"}, // no '.' or ':': a Docker Hub name, as in ggcr
+		{"localhost/app", "localhost/app"},
+		{"registry:5000/app", "registry:5000/app"},
+		{"example.com/app", "example.com/app"},
+		{"my-registry.internal/a/b", "my-registry.internal/a/b"},
+		{"ghcr.io/nginx", "ghcr.io/nginx"}, // library/ is Docker Hub's only
+	}
+	for _, tt := range tests {
+		got, err := ParseRepository(tt.in)
+		if err != nil {
+			t.Errorf("ParseRepository(%q): %v", tt.in, err)
+			continue
+		}
+		if got.String() != tt.want {
+			t.Errorf("ParseRepository(%q) = %s, want %s", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestCanonicalHost(t *testing.T) {
+	tests := []struct {
+		in, want string
+		hub      bool
+	}{
+		{"docker.io", "docker.io", true},
+		{"index.docker.io", "docker.io", true},
+		{"registry-1.docker.io", "docker.io", true},
+		{"INDEX.Docker.io", "docker.io", true},
+		{"docker.io:443", "docker.io:443", false},
+		{"registry-2.docker.io", "registry-2.docker.io", false},
+		{"ghcr.io", "ghcr.io", false},
+		{"GHCR.io", "ghcr.io", false},
+		{"localhost:5000", "localhost:5000", false},
+	}
+	for _, tt := range tests {
+		if got := CanonicalHost(tt.in); got != tt.want {
+			t.Errorf("CanonicalHost(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+		if got := IsDockerHub(tt.in); got != tt.hub {
+			t.Errorf("IsDockerHub(%q) = %v, want %v", tt.in, got, tt.hub)
+		}
 	}
 }
 
