@@ -278,7 +278,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(f.status)
-		_, _ = fmt.Fprintf(w, `{"errors":[{"code":"UNAVAILABLE","message":"faultproxy: injected %d"}]}`+"\n", f.status)
+		code := "UNAVAILABLE"
+		if f.status == http.StatusTooManyRequests {
+			code = "TOOMANYREQUESTS"
+		}
+		_, _ = fmt.Fprintf(w, `{"errors":[{"code":%q,"message":"faultproxy: injected %d"}]}`+"\n", code, f.status)
 		status = f.status
 		in.strike()
 	case kindReset:
