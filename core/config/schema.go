@@ -23,7 +23,11 @@ const SchemaID = "https://raw.githubusercontent.com/fluxcd/flux-mirror/main/" + 
 // patterns Validate uses. Rules that JSON Schema cannot express (semver
 // ranges and regular expressions that must compile, unique hosts and
 // destinations, the purpose-dependent "at least one entry") are checked by
-// Validate only. The output is indented, deterministic and ends in a newline.
+// Validate only. As in Decode and Validate, an optional field may be null,
+// which leaves it unset, and an optional string field whose rules would
+// reject "" may be "", which also leaves it unset (so `provider: ''` means
+// no provider in both). The output is indented, deterministic and ends in
+// a newline.
 func Schema() []byte {
 	g := schemaGen{defs: map[string]any{}}
 	root := g.object(reflect.TypeFor[Config]())
@@ -55,14 +59,19 @@ func (g schemaGen) object(t reflect.Type) map[string]any {
 			continue
 		}
 		s := g.typeSchema(sf.Type)
-		for k, v := range fieldRules()[t.Name()+"."+name] {
+		rules := fieldRules()[t.Name()+"."+name]
+		for k, v := range rules {
 			s[k] = v
+		}
+		optional := strings.Contains(sf.Tag.Get("json"), ",omitempty")
+		if optional {
+			s = optionalSchema(s, sf.Type.Kind() == reflect.String && len(rules) > 0)
 		}
 		if d := docs[t.Name()+"."+name]; d != "" {
 			s["description"] = d
 		}
 		props[name] = s
-		if !strings.Contains(sf.Tag.Get("json"), ",omitempty") {
+		if !optional {
 			required = append(required, name)
 		}
 	}
@@ -109,20 +118,34 @@ func (g schemaGen) typeSchema(t reflect.Type) map[string]any {
 	panic("config: Schema does not support " + t.String())
 }
 
+// optionalSchema is the schema of an optional field whose value schema is
+// s: as in Decode and Validate, null leaves the field unset, and so does
+// an empty string where the field's rules (an enum, a pattern) would
+// reject one (emptyUnset), e.g. `provider: ""` or a ${VAR} set to "".
+func optionalSchema(s map[string]any, emptyUnset bool) map[string]any {
+	alts := []any{map[string]any{"type": "null"}}
+	if emptyUnset {
+		alts = append(alts, map[string]any{"type": "string", "maxLength": 0})
+	}
+	return map[string]any{"anyOf": append(alts, s)}
+}
+
 // set is the schema condition "field name is set" as Validate sees it: a
 // string is non-empty, a bool is true, a number is non-zero, anything else
-// is present.
+// is present and not null.
 func set(name string, kind reflect.Kind) map[string]any {
-	s := map[string]any{"required": []string{name}}
+	var p map[string]any
 	switch kind {
 	case reflect.String:
-		s["properties"] = map[string]any{name: map[string]any{"minLength": 1}}
+		p = map[string]any{"type": "string", "minLength": 1}
 	case reflect.Bool:
-		s["properties"] = map[string]any{name: map[string]any{"const": true}}
+		p = map[string]any{"const": true}
 	case reflect.Int64:
-		s["properties"] = map[string]any{name: map[string]any{"not": map[string]any{"const": 0}}}
+		p = map[string]any{"type": "integer", "not": map[string]any{"const": 0}}
+	default:
+		p = map[string]any{"not": map[string]any{"type": "null"}}
 	}
-	return s
+	return map[string]any{"required": []string{name}, "properties": map[string]any{name: p}}
 }
 
 func str(name string) map[string]any { return set(name, reflect.String) }
@@ -148,7 +171,7 @@ func fieldRules() map[string]map[string]any {
 		"Selector.sortBy":          {"enum": SortStrategies},
 		"Selector.limit":           limit,
 		"Regex.pattern":            {"minLength": 1},
-		"Regex.extract":            {"anyOf": []any{map[string]any{"maxLength": 0}, map[string]any{"pattern": `\$(?:\{[A-Za-z0-9_]+\}|[A-Za-z0-9_])`}}},
+		"Regex.extract":            {"pattern": `\$(?:\{[A-Za-z0-9_]+\}|[A-Za-z0-9_])`},
 		"Verify.provider":          {"const": VerifyProviderCosign},
 		"Verify.matchOIDCIdentity": {"minItems": 1},
 		"OIDCIdentity.issuer":      {"pattern": issuerPattern},

@@ -12,8 +12,8 @@ var docs = map[string]string{
 	"Config.hosts":      "Per-host authentication, TLS and upload settings for OCI registry requests. Hosts not listed fall back to the Docker config and its credential helpers.",
 
 	"Artifact":                  "An OCI repository whose selected tags are mirrored to another OCI repository.",
-	"Artifact.source":           "The OCI repository to pull from, without a scheme, e.g. ghcr.io/fluxcd/flux-cli.",
-	"Artifact.destination":      "The OCI repository to push to, without a scheme, e.g. quay.io/example/flux-cli. Selected tags keep their names.",
+	"Artifact.source":           "The OCI repository to pull from, without a scheme, e.g. ghcr.io/fluxcd/flux-cli. A name without a registry host is a Docker Hub repository, as for docker: nginx is docker.io/library/nginx.",
+	"Artifact.destination":      "The OCI repository to push to, without a scheme, e.g. quay.io/example/flux-cli. A name without a registry host is a Docker Hub repository. Selected tags keep their names.",
 	"Artifact.selector":         "Which source tags are mirrored: a regex prefilter, a semver range filter, a sort (highest first), then a limit.",
 	"Artifact.includeReferrers": "Also mirror the referrers of each selected tag (cosign signatures, SBOMs, attestations). Default false.",
 	"Artifact.verify":           "Verify each selected tag's cosign keyless signature before copying it.",
@@ -47,7 +47,7 @@ var docs = map[string]string{
 	"Chart.overwrite":   "Replace destination versions whose content differs from the source. Default false.",
 
 	"Host":              "Authentication, TLS and upload settings for one registry host. Set at least one of credential, provider, tls or maxChunkSize.",
-	"Host.host":         "The registry host, with an optional port, e.g. registry.example.com or localhost:5000. Unique across hosts.",
+	"Host.host":         "The registry host, with an optional port (1-65535), e.g. registry.example.com or localhost:5000. Unique across hosts; docker.io, index.docker.io and registry-1.docker.io all name Docker Hub.",
 	"Host.username":     "Send the credential as the password of this username (username/password login); unset, the credential is a bearer token.",
 	"Host.credential":   "An HTTP-layer registry credential. Mutually exclusive with provider.",
 	"Host.provider":     "A cloud registry provider using ambient workload identity: ecr, acr or gar. Mutually exclusive with credential and tls.",
