@@ -194,12 +194,14 @@ func TestValidateExamples(t *testing.T) {
 	}
 	for _, f := range valid {
 		t.Run(filepath.Base(f), func(t *testing.T) {
+			// validate reads the files the example names, as sync does.
+			f, env := withExampleFiles(t, f, exampleEnv)
 			args := []string{"validate", f}
 			if strings.HasPrefix(filepath.Base(f), "login-") {
 				// hosts-only configs, as login and secret read them
 				args = append(args, "--hosts-only")
 			}
-			res := run(t, runOpts{env: exampleEnv, cfg: all}, args...)
+			res := run(t, runOpts{env: env, cfg: all}, args...)
 			if res.code != 0 || !strings.HasPrefix(res.stdout, "✔ ") {
 				t.Errorf("exit %d\nstdout: %s\nstderr: %s", res.code, res.stdout, res.stderr)
 			}

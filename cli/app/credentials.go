@@ -33,21 +33,17 @@ func (h *hostsConfig) resolveCredentials(ctx context.Context, e *env, g *Globals
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := e.loadConfig(path, g, config.PurposeHosts)
-	if err != nil {
-		return nil, err
-	}
-	if len(cfg.Hosts) == 0 {
-		return nil, fmt.Errorf("%s has no hosts: login and secret store the credentials of hosts[] entries", displayName(path))
-	}
 	ctx, cancel := context.WithTimeout(ctx, g.timeoutOr(defaultCredentialTimeout))
 	defer cancel()
-	deps, closeDeps, err := e.hostDeps(ctx, hostsOnly(cfg), nil)
+	l, err := e.openConfig(ctx, path, g, config.PurposeHosts, nil)
 	if err != nil {
 		return nil, err
 	}
-	defer closeDeps()
-	resolved, err := hostauth.Resolve(ctx, cfg, deps, h.Hosts)
+	defer l.close()
+	if len(l.cfg.Hosts) == 0 {
+		return nil, fmt.Errorf("%s has no hosts: login and secret store the credentials of hosts[] entries", displayName(path))
+	}
+	resolved, err := hostauth.Resolve(ctx, hostsOnly(l.cfg), l.deps, h.Hosts)
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +51,7 @@ func (h *hostsConfig) resolveCredentials(ctx context.Context, e *env, g *Globals
 }
 
 // hostsOnly returns cfg without tls blocks: login and secret open no
-// registry connection, so they never need the SPIFFE Workload API.
+// registry connection, so they neither read nor check TLS files.
 func hostsOnly(cfg *config.Config) *config.Config {
 	c := &config.Config{APIVersion: cfg.APIVersion, Kind: cfg.Kind}
 	for _, h := range cfg.Hosts {

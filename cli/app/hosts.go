@@ -2,23 +2,23 @@ package app
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 
 	"github.com/fluxcd/flux-mirror/adapters/hostauth"
-	"github.com/fluxcd/flux-mirror/core"
 	"github.com/fluxcd/flux-mirror/core/auth"
-	"github.com/fluxcd/flux-mirror/core/config"
 )
 
 // userAgent identifies flux-mirror to registries and identity endpoints.
 func userAgent() string { return "flux-mirror/" + Version() }
 
 // hostDeps gathers what hostauth needs to build the hosts' credentials and
-// TLS: the compiled-in providers and, only when a host uses SPIFFE, a
-// Workload API source (closed by the returned func).
-func (e *env) hostDeps(ctx context.Context, cfg *config.Config, log *slog.Logger) (hostauth.Deps, func(), error) {
+// TLS: the compiled-in providers, the confinement root of the config's
+// files, and a SPIFFE Workload API source that connects on the first TLS
+// handshake that needs it (closed by the returned func), so that a host no
+// entry uses is never contacted.
+func (e *env) hostDeps(ctx context.Context, root string, log *slog.Logger) (hostauth.Deps, func()) {
 	deps := hostauth.Deps{
+		Root:              root,
 		TokenProviders:    map[string]auth.TokenProvider{},
 		RegistryProviders: map[string]auth.RegistryProvider{},
 		Settings:          auth.Settings{Logger: log, UserAgent: userAgent()},
@@ -29,17 +29,10 @@ func (e *env) hostDeps(ctx context.Context, cfg *config.Config, log *slog.Logger
 	for _, p := range e.RegistryProviders {
 		deps.RegistryProviders[p.Name] = p
 	}
-	closer := func() {}
-	if hostauth.NeedsSPIFFE(cfg.Hosts) {
-		if e.SPIFFE == nil {
-			return deps, closer, fmt.Errorf("%w: %s", core.ErrProviderNotCompiled, e.rebuildHint("spiffe"))
-		}
-		src, c, err := e.SPIFFE(ctx)
-		if err != nil {
-			return deps, closer, fmt.Errorf("connect to the SPIFFE Workload API: %w", err)
-		}
-		deps.SPIFFE = src
-		closer = func() { _ = c.Close() }
+	if e.SPIFFE == nil {
+		return deps, func() {}
 	}
-	return deps, closer, nil
+	lazy := hostauth.NewLazySPIFFE(ctx, hostauth.SPIFFEOpener(e.SPIFFE))
+	deps.SPIFFE = lazy
+	return deps, func() { _ = lazy.Close() }
 }

@@ -1,14 +1,18 @@
 package app
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/fluxcd/flux-mirror/adapters/configfile"
+	"github.com/fluxcd/flux-mirror/adapters/hostauth"
+	"github.com/fluxcd/flux-mirror/adapters/registry"
 	"github.com/fluxcd/flux-mirror/core"
 	"github.com/fluxcd/flux-mirror/core/config"
 )
@@ -32,27 +36,96 @@ func (e *env) resolveConfigPath(arg, fallback string) (string, error) {
 	return "", errors.New("no config given: pass its path as an argument (or - to read stdin), or set " + configEnv)
 }
 
-// loadConfig loads and validates a config for purpose and checks that every
-// provider it names is compiled into this binary.
-func (e *env) loadConfig(path string, g *Globals, purpose config.Purpose) (*config.Config, error) {
+// loadedConfig is a config as every command loads it, with what its hosts
+// need built offline.
+type loadedConfig struct {
+	cfg *config.Config
+	// deps are the hosts' collaborators, files confined to the config's
+	// directory.
+	deps hostauth.Deps
+	// hosts holds every configured host's credential source, TLS config
+	// and chunk size, for the registry adapter.
+	hosts map[string]registry.Host
+	// close ends what the hosts opened on first use (the SPIFFE Workload
+	// API connection).
+	close func()
+}
+
+// openConfig loads the config at path for purpose and builds, without any
+// network access, every host's credential source and TLS configuration.
+// It is the one code path of validate, sync, login and secret, so validate
+// accepts exactly what the others accept: a CA value without a
+// certificate, a jwkValue that is no private JWK, a missing jwkPath, CA or
+// client certificate file fail here, with the same "<file>: hosts[i]
+// \"host\": field: …" errors.
+//
+// Hosts that no entry uses are validated the same way but never contacted:
+// provider credentials are minted and the SPIFFE Workload API is dialled on
+// first use by an entry. For PurposeHosts the tls blocks are left out, as
+// login and secret open no registry connection. log may be nil.
+func (e *env) openConfig(ctx context.Context, path string, g *Globals, purpose config.Purpose, log *slog.Logger) (*loadedConfig, error) {
+	cfg, root, err := e.loadConfig(path, g, purpose)
+	if err != nil {
+		return nil, err
+	}
+	deps, closeDeps := e.hostDeps(ctx, root, log)
+	hosts := cfg.Hosts
+	if purpose == config.PurposeHosts {
+		hosts = hostsOnly(cfg).Hosts
+	}
+	sources, serr := hostauth.NewSources(hosts, deps)
+	tlsConfigs, terr := hostauth.TLSConfigs(hosts, deps)
+	if err := errors.Join(serr, terr); err != nil {
+		closeDeps()
+		return nil, &configfile.Error{File: errorFile(path), Err: err}
+	}
+	l := &loadedConfig{cfg: cfg, deps: deps, hosts: map[string]registry.Host{}, close: closeDeps}
+	for _, h := range cfg.Hosts {
+		l.hosts[h.Host] = registry.Host{
+			Credentials:  sources[h.Host],
+			TLS:          tlsConfigs[h.Host],
+			MaxChunkSize: h.MaxChunkSize * 1024,
+		}
+	}
+	return l, nil
+}
+
+// loadConfig loads and validates a config for purpose, checks that every
+// provider it names is compiled into this binary, and returns it with the
+// directory its files must stay under.
+func (e *env) loadConfig(path string, g *Globals, purpose config.Purpose) (*config.Config, string, error) {
 	wd, err := os.Getwd()
 	if err != nil {
-		return nil, fmt.Errorf("get working directory: %w", err)
+		return nil, "", fmt.Errorf("get working directory: %w", err)
 	}
-	cfg, err := configfile.Load(path, configfile.Options{
+	opts := configfile.Options{
 		NoEnvSubst: g.NoEnvsubst,
 		Purpose:    purpose,
 		LookupEnv:  e.LookupEnv,
 		Stdin:      e.Stdin,
 		WorkDir:    wd,
-	})
+	}
+	cfg, err := configfile.Load(path, opts)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	if err := e.checkProviders(displayName(path), cfg); err != nil {
-		return nil, err
+	root, err := configfile.Root(path, opts)
+	if err != nil {
+		return nil, "", err
 	}
-	return cfg, nil
+	if err := e.checkProviders(cfg); err != nil {
+		return nil, "", &configfile.Error{File: errorFile(path), Err: err}
+	}
+	return cfg, root, nil
+}
+
+// errorFile names the config file in errors as configfile.Load does: the
+// path as given, or "stdin".
+func errorFile(path string) string {
+	if path == configfile.Stdin {
+		return "stdin"
+	}
+	return path
 }
 
 func displayName(path string) string {
@@ -64,7 +137,7 @@ func displayName(path string) string {
 
 // checkProviders reports every provider the config names that this binary
 // was built without, with the build command that brings it back.
-func (e *env) checkProviders(name string, cfg *config.Config) error {
+func (e *env) checkProviders(cfg *config.Config) error {
 	have := map[string]bool{}
 	for _, p := range e.TokenProviders {
 		have[p.Name] = true
@@ -80,7 +153,7 @@ func (e *env) checkProviders(name string, cfg *config.Config) error {
 		if have[provider] {
 			return
 		}
-		errs = append(errs, fmt.Errorf("%s: %s: %s%.0w", name, field, e.rebuildHint(provider), core.ErrProviderNotCompiled))
+		errs = append(errs, fmt.Errorf("%s: %s%.0w", field, e.rebuildHint(provider), core.ErrProviderNotCompiled))
 	}
 	for i, h := range cfg.Hosts {
 		prefix := fmt.Sprintf("hosts[%d] %q", i, h.Host)

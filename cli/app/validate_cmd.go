@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/fluxcd/flux-mirror/core/config"
@@ -12,10 +13,10 @@ type validateCmd struct {
 }
 
 func (c *validateCmd) Help() string {
-	return "Loads the config exactly as sync does (environment substitution, strict decoding, every validation rule,\npath confinement) without any network access, and prints every error found. With --hosts-only it checks the\nconfig as login and secret read it, where artifacts and charts are optional."
+	return "Loads the config exactly as sync does (environment substitution, strict decoding, every validation rule,\npath confinement, and each host's offline setup: CA bundles, keys and certificates parsed, the files they name\nread inside the config's directory) without any network access, and prints every error found. Hosts that no\nentry uses are checked too. With --hosts-only it checks the config as login and secret read it, where artifacts\nand charts are optional and tls blocks are not read."
 }
 
-func (c *validateCmd) Run(e *env, g *Globals) error {
+func (c *validateCmd) Run(ctx context.Context, e *env, g *Globals) error {
 	path, err := e.resolveConfigPath(c.Config, "")
 	if err != nil {
 		return err
@@ -24,10 +25,15 @@ func (c *validateCmd) Run(e *env, g *Globals) error {
 	if c.HostsOnly {
 		purpose = config.PurposeHosts
 	}
-	cfg, err := e.loadConfig(path, g, purpose)
+	// The same load as sync's, up to the first network access: decoding,
+	// validation, path confinement, and every host's offline setup (CA
+	// bundles, keys, certificates, files present inside the root).
+	l, err := e.openConfig(ctx, path, g, purpose, nil)
 	if err != nil {
 		return err
 	}
+	l.close()
+	cfg := l.cfg
 	summary := fmt.Sprintf("%s, %s, %s", plural(len(cfg.Artifacts), "artifact"), plural(len(cfg.Charts), "chart"), plural(len(cfg.Hosts), "host"))
 	fmt.Fprintf(e.Stdout, "✔ %s is valid (%s)\n", displayName(path), summary)
 	return nil
