@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/fluxcd/flux-mirror/core"
 	"github.com/fluxcd/flux-mirror/core/oci"
@@ -260,16 +261,28 @@ func (r *run) ensureBlob(ctx context.Context, tr transfers, src, dst oci.Reposit
 func (r *run) transfer(ctx context.Context, tr transfers, src, dst oci.Repository, desc oci.Descriptor) error {
 	hosts := []hostRef{registryHost(src), registryHost(dst)}
 	what := "copy blob " + desc.Digest + " from " + src.String() + " to " + dst.String()
-	return r.request(ctx, what, hosts, blameSide(src, dst), func(ctx context.Context) error {
+	err := r.request(ctx, what, hosts, blameSide(src, dst), func(ctx context.Context) error {
 		return tr.do(ctx, func() error {
 			rc, err := r.Engine.reg.OpenBlob(ctx, src, desc.Digest)
 			if err != nil {
 				return &TransferError{Side: SideSource, Repo: src, Digest: desc.Digest, Err: withContext("open blob "+refString(src, desc.Digest), err)}
 			}
 			defer rc.Close()
+			// The source answered, even if its stream breaks later.
+			r.health.record(kindRegistry, src.Host, outcomeAnswered, time.Now())
 			return r.pushVerified(ctx, src, dst, desc, rc)
 		})
 	})
+	// Put the attempt count after the side's clause: "read blob … from
+	// source …: after 9 attempts: unexpected EOF".
+	var ae *retry.AttemptsError
+	var te *TransferError
+	if errors.As(err, &ae) && err == error(ae) && errors.As(ae.Err, &te) {
+		inner := *ae
+		inner.Err = te.Err
+		return &TransferError{Side: te.Side, Repo: te.Repo, Digest: te.Digest, Err: &inner}
+	}
+	return err
 }
 
 // blameSide returns the host of the side a transfer's error belongs to.

@@ -94,11 +94,11 @@ type health struct {
 
 type hostHealth struct {
 	kind     string
-	answered time.Time       // when the host last answered
+	answered time.Time         // when the host last answered
 	down     *UnreachableError // set once, when the host is proven unreachable
-	tripped  chan struct{}   // closed when down is set
-	tags     int             // tags failed by down
-	entries  int             // entries failed by down
+	tripped  chan struct{}     // closed when down is set
+	tags     int               // tags failed by down
+	entries  int               // entries failed by down
 }
 
 func newHealth() *health { return &health{hosts: map[string]*hostHealth{}} }

@@ -93,6 +93,14 @@ func (r *run) request(ctx context.Context, what string, hosts []hostRef, blame f
 	h := blame(err)
 	if r.health.failed(h.kind, h.host, last, err, first) {
 		r.log.Error("host unreachable; its remaining requests fail without being sent", "kind", h.kind, "host", h.host, "request", what, "error", err)
+		return err
+	}
+	// Another request proved the host unreachable while this one was
+	// retrying: say so as briefly as the requests that never started.
+	if last == outcomeFailed {
+		if ue := r.health.check(h.kind, h.host); ue != nil {
+			return retry.Permanent(ue)
+		}
 	}
 	return err
 }

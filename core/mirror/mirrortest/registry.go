@@ -66,6 +66,15 @@ type Fault struct {
 	Times int
 	// Delay is waited (or the context's end) before the call proceeds.
 	Delay time.Duration
+	// Lost makes Err the answer of a call that took effect, as when a
+	// registry commits a write and the connection drops before its answer
+	// arrives. Without it, a failing call changes nothing.
+	Lost bool
+	// StreamErr, for OpenBlob, makes the returned stream fail with it after
+	// StreamAfter bytes (a source connection reset or truncated mid-blob);
+	// the call itself succeeds. Err and Lost do not apply then.
+	StreamErr   error
+	StreamAfter int
 }
 
 // Registry is an in-memory OCI registry implementing mirror.Registry. One
@@ -274,9 +283,9 @@ func (r *Registry) enter(ctx context.Context, method string, repo oci.Repository
 		r.hostMax[k] = max(r.hostMax[k], r.hostIn[k])
 	}
 	var delay time.Duration
-	var ferr error
+	var ferr, lost error
 	for _, f := range r.faults {
-		if !f.matches(c) {
+		if f.StreamErr != nil || !f.matches(c) { // stream faults: see takeStreamFault
 			continue
 		}
 		if f.Times > 0 && f.hits >= f.Times {
@@ -284,7 +293,10 @@ func (r *Registry) enter(ctx context.Context, method string, repo oci.Repository
 		}
 		f.hits++
 		delay += f.Delay
-		if ferr == nil && f.Err != nil {
+		switch {
+		case f.Err != nil && f.Lost && lost == nil && ferr == nil:
+			lost = f.Err
+		case f.Err != nil && !f.Lost && ferr == nil && lost == nil:
 			ferr = f.Err
 		}
 	}
@@ -292,6 +304,9 @@ func (r *Registry) enter(ctx context.Context, method string, repo oci.Repository
 	r.mu.Unlock()
 
 	leave := func(err error) error {
+		if err == nil && lost != nil {
+			err = lost
+		}
 		r.mu.Lock()
 		r.calls[idx].Err = err
 		r.inflight--
@@ -322,6 +337,44 @@ func (r *Registry) enter(ctx context.Context, method string, repo oci.Repository
 		return nil, leave(ferr)
 	}
 	return leave, nil
+}
+
+// takeStreamFault returns the first stream fault that matches c and still
+// applies, counting it.
+func (r *Registry) takeStreamFault(c Call) *Fault {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, f := range r.faults {
+		if f.StreamErr == nil || !f.matches(c) || f.Times > 0 && f.hits >= f.Times {
+			continue
+		}
+		f.hits++
+		ff := f.Fault
+		return &ff
+	}
+	return nil
+}
+
+// brokenStream is a blob stream that fails with err after n bytes.
+type brokenStream struct {
+	r   io.Reader
+	n   int
+	err error
+}
+
+func (b *brokenStream) Read(p []byte) (int, error) {
+	if b.n <= 0 {
+		return 0, b.err
+	}
+	if len(p) > b.n {
+		p = p[:b.n]
+	}
+	n, err := b.r.Read(p)
+	b.n -= n
+	if err == io.EOF {
+		return n, b.err
+	}
+	return n, err
 }
 
 func (f *faultState) matches(c Call) bool {
@@ -484,6 +537,9 @@ func (r *Registry) OpenBlob(ctx context.Context, repo oci.Repository, digest str
 	r.mu.Unlock()
 	if b == nil {
 		return nil, done(httpError(http.MethodGet, repo, "blobs/"+digest, 404, "BLOB_UNKNOWN", "blob unknown to registry"))
+	}
+	if f := r.takeStreamFault(Call{Method: OpenBlob, Repo: repo.String(), Ref: digest}); f != nil {
+		return io.NopCloser(&brokenStream{r: bytes.NewReader(b), n: f.StreamAfter, err: f.StreamErr}), done(nil)
 	}
 	return io.NopCloser(bytes.NewReader(b)), done(nil)
 }

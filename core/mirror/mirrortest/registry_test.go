@@ -110,3 +110,34 @@ func TestReferrersViews(t *testing.T) {
 		}
 	}
 }
+
+func TestRegistryLostAnswersAndBrokenStreams(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	r := NewRegistry()
+	repo := oci.Repository{Host: "r.example.com", Path: "a"}
+	body, blobs, contents := Image{Layers: []string{"0123456789"}}.Manifest()
+	for i, b := range blobs {
+		r.SeedBlob(repo.String(), b.MediaType, contents[i])
+	}
+	reset := errors.New("connection reset by peer")
+	r.AddFault(Fault{Method: PutManifest, Err: reset, Lost: true, Times: 1})
+	if err := r.PutManifest(ctx, repo, "1", oci.MediaTypeImageManifest, body); err != reset {
+		t.Errorf("lost answer: %v", err)
+	}
+	if r.Digest(repo.String(), "1") != oci.Digest(body) {
+		t.Error("a write whose answer was lost did not take effect")
+	}
+	layer := blobs[1]
+	r.AddFault(Fault{Method: OpenBlob, Ref: layer.Digest, StreamErr: io.ErrUnexpectedEOF, StreamAfter: 4, Times: 1})
+	for i, want := range []error{io.ErrUnexpectedEOF, nil} {
+		rc, err := r.OpenBlob(ctx, repo, layer.Digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(rc)
+		if err != want || want != nil && string(got) != "0123" || want == nil && string(got) != "0123456789" {
+			t.Errorf("read %d: %q, %v; want the stream to break after 4 bytes once", i, got, err)
+		}
+	}
+}
