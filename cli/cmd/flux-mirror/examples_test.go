@@ -14,11 +14,12 @@ import (
 // command that validates each example.
 var examplesDir = filepath.Join("..", "..", "..", "examples")
 
-// shellCommands returns the commands of the ```sh blocks of a Markdown
-// document, one per line; a line ending in a backslash continues on the
-// next, and blank lines and # comments are skipped.
-func shellCommands(markdown string) []string {
+// shellBlocks returns the ```sh blocks of a Markdown document, each as
+// its commands, one per line: a line ending in a backslash continues on
+// the next, and blank lines and # comments are skipped.
+func shellBlocks(markdown string) [][]string {
 	var (
+		blocks  [][]string
 		cmds    []string
 		inSh    bool
 		inFence bool
@@ -26,12 +27,13 @@ func shellCommands(markdown string) []string {
 	)
 	sc := bufio.NewScanner(strings.NewReader(markdown))
 	for sc.Scan() {
-		line := sc.Text()
-		trimmed := strings.TrimSpace(line)
+		trimmed := strings.TrimSpace(sc.Text())
 		if strings.HasPrefix(trimmed, "```") {
 			if inFence {
-				inFence, inSh = false, false
-				pending = ""
+				if inSh && len(cmds) > 0 {
+					blocks = append(blocks, cmds)
+				}
+				inFence, inSh, cmds, pending = false, false, nil, ""
 				continue
 			}
 			inFence = true
@@ -48,34 +50,39 @@ func shellCommands(markdown string) []string {
 		cmds = append(cmds, pending+trimmed)
 		pending = ""
 	}
-	return cmds
+	return blocks
 }
 
-func TestShellCommands(t *testing.T) {
+func TestShellBlocks(t *testing.T) {
 	tests := []struct {
 		name     string
 		markdown string
-		want     []string
+		want     [][]string
 	}{
 		{
 			name:     "one command",
 			markdown: "text\n```sh\nflux-mirror validate a.yaml\n```\n",
-			want:     []string{"flux-mirror validate a.yaml"},
+			want:     [][]string{{"flux-mirror validate a.yaml"}},
 		},
 		{
 			name:     "comments and blank lines are skipped",
 			markdown: "```sh\n# check it\n\nflux-mirror validate a.yaml\n  \n```\n",
-			want:     []string{"flux-mirror validate a.yaml"},
+			want:     [][]string{{"flux-mirror validate a.yaml"}},
 		},
 		{
 			name:     "continuation lines join",
 			markdown: "```sh\nA=1 \\\n  flux-mirror validate \\\n  a.yaml\nflux-mirror validate b.yaml\n```\n",
-			want:     []string{"A=1 flux-mirror validate a.yaml", "flux-mirror validate b.yaml"},
+			want:     [][]string{{"A=1 flux-mirror validate a.yaml", "flux-mirror validate b.yaml"}},
+		},
+		{
+			name:     "blocks stay apart",
+			markdown: "```sh\nflux-mirror keygen -o keys\nflux-mirror validate a.yaml\n```\nand\n```sh\nflux-mirror validate b.yaml\n```\n",
+			want:     [][]string{{"flux-mirror keygen -o keys", "flux-mirror validate a.yaml"}, {"flux-mirror validate b.yaml"}},
 		},
 		{
 			name:     "other blocks are ignored",
 			markdown: "```yaml\n# want: x\nkind: Config\n```\n```\nflux-mirror sync\n```\n```sh\nflux-mirror validate c.yaml\n```\n",
-			want:     []string{"flux-mirror validate c.yaml"},
+			want:     [][]string{{"flux-mirror validate c.yaml"}},
 		},
 		{
 			name:     "no blocks",
@@ -85,25 +92,26 @@ func TestShellCommands(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := shellCommands(tt.markdown); !slices.Equal(got, tt.want) {
-				t.Errorf("shellCommands() = %q, want %q", got, tt.want)
+			got := shellBlocks(tt.markdown)
+			if !slices.EqualFunc(got, tt.want, slices.Equal) {
+				t.Errorf("shellBlocks() = %q, want %q", got, tt.want)
 			}
 		})
 	}
 }
 
-// TestExamplesReadmeCommands runs every command examples/README.md shows,
-// exactly as written, in a shell in the examples folder with the real
-// binary and an otherwise empty environment: each must exit 0. Every
-// examples/*.yaml must be named by one of them, so no example is called
-// valid without the command that proves it.
+// TestExamplesReadmeCommands runs every sh block of examples/README.md,
+// exactly as written, as one script in a fresh copy of the examples, with
+// the real binary and no environment beyond PATH and HOME: each must exit
+// 0 and end in a flux-mirror validate. Every examples/*.yaml must be named
+// by one, so no example is called valid without the command that proves it.
 func TestExamplesReadmeCommands(t *testing.T) {
 	readme, err := os.ReadFile(filepath.Join(examplesDir, "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmds := shellCommands(string(readme))
-	if len(cmds) == 0 {
+	blocks := shellBlocks(string(readme))
+	if len(blocks) == 0 {
 		t.Fatal("examples/README.md shows no command in a ```sh block")
 	}
 	sh, err := exec.LookPath("sh")
@@ -119,37 +127,52 @@ func TestExamplesReadmeCommands(t *testing.T) {
 	}
 
 	covered := map[string]bool{}
-	for _, cmd := range cmds {
-		for _, word := range strings.Fields(cmd) {
+	for _, cmds := range blocks {
+		for _, word := range strings.Fields(cmds[len(cmds)-1]) {
 			covered[filepath.Clean(word)] = true
 		}
 	}
 	for _, f := range files {
 		if name := filepath.Base(f); !covered[name] {
-			t.Errorf("examples/%s is not validated by any command in examples/README.md; add one under its description", name)
+			t.Errorf("examples/%s is not validated by any block in examples/README.md; add one under its description", name)
 		}
 	}
 
-	for _, cmd := range cmds {
-		t.Run(cmd, func(t *testing.T) {
-			if !strings.Contains(cmd, "flux-mirror validate ") {
-				t.Fatalf("examples/README.md shows %q; only flux-mirror validate commands run offline, so only they belong in its sh blocks", cmd)
+	for _, cmds := range blocks {
+		last := cmds[len(cmds)-1]
+		t.Run(last, func(t *testing.T) {
+			if !strings.Contains(last, "flux-mirror validate ") {
+				t.Fatalf("a block of examples/README.md ends in %q; each must end in the flux-mirror validate it demonstrates", last)
 			}
-			c := exec.Command(sh, "-c", cmd)
-			c.Dir = examplesDir
+			// A fresh copy, so that files a block creates (keys,
+			// certificates) neither land in the repository nor help
+			// another block.
+			dir := t.TempDir()
+			for _, f := range files {
+				data, err := os.ReadFile(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			script := strings.Join(cmds, "\n")
+			c := exec.Command(sh, "-e", "-c", script)
+			c.Dir = dir
 			// Nothing from the developer's or CI's environment (a GH_TOKEN,
-			// a FLUX_MIRROR_CONFIG) may make a command pass here that fails
+			// a FLUX_MIRROR_CONFIG) may make a block pass here that fails
 			// for a reader.
 			c.Env = []string{
-				"PATH=" + binDir + string(os.PathListSeparator) + filepath.Dir(sh),
+				"PATH=" + binDir + string(os.PathListSeparator) + os.Getenv("PATH"),
 				"HOME=" + t.TempDir(),
 			}
 			out, err := c.CombinedOutput()
 			if err != nil {
-				t.Fatalf("%s: %v\n%s", cmd, err, out)
+				t.Fatalf("%s\n%v\n%s", script, err, out)
 			}
 			if !strings.Contains(string(out), "is valid") {
-				t.Errorf("%s printed no validation summary:\n%s", cmd, out)
+				t.Errorf("%s\nprinted no validation summary:\n%s", script, out)
 			}
 		})
 	}
