@@ -10,6 +10,7 @@ import (
 
 	"github.com/fluxcd/flux-mirror/core"
 	"github.com/fluxcd/flux-mirror/core/oci"
+	"github.com/fluxcd/flux-mirror/core/retry"
 )
 
 // BlobExists reports whether repo holds the blob, with one HEAD request.
@@ -110,7 +111,7 @@ func (c *Client) MountBlob(ctx context.Context, repo, from oci.Repository, diges
 		}
 		return false, nil
 	}
-	return false, h.wrap("mount blob", target+" from "+from.Path, responseError(resp))
+	return false, h.wrap("mount blob", target+" from "+from.Path, h.writeError("blob mount", repo, resp))
 }
 
 // takeSession returns and forgets the upload session a mount left open.
@@ -128,6 +129,10 @@ func (c *Client) takeSession(repo oci.Repository, digest string) *url.URL {
 // open), then either one PUT ?digest= with the whole body (Host.MaxChunkSize
 // 0 or not exceeded) or sequential PATCHes of at most MaxChunkSize bytes
 // followed by PUT ?digest=.
+//
+// When reading content fails, the upload is aborted and the error wraps
+// the reader's error as the cause, not as a failure of the registry. A
+// registry that refuses writes (403, 405) yields a *WriteRefusedError.
 func (c *Client) PushBlob(ctx context.Context, repo oci.Repository, desc oci.Descriptor, content io.Reader) error {
 	target := repo.String() + "@" + desc.Digest
 	if !oci.ValidDigest(desc.Digest) {
@@ -142,6 +147,15 @@ func (c *Client) PushBlob(ctx context.Context, repo oci.Repository, desc oci.Des
 	}
 	repo = h.apiRepo(repo)
 	write := access{repo: repo, push: true}
+	src := &contentReader{r: content}
+	// failed names the cause of a failed upload request: the content's
+	// reader when it broke, else the registry.
+	failed := func(err error) error {
+		if cerr := src.failure(desc.Size); cerr != nil {
+			return fmt.Errorf("push blob %s: upload aborted: %w", target, cerr)
+		}
+		return h.wrap("push blob", target, err)
+	}
 	loc := c.takeSession(repo, desc.Digest)
 	if loc == nil {
 		resp, err := c.do(ctx, h, call{
@@ -154,7 +168,7 @@ func (c *Client) PushBlob(ctx context.Context, repo oci.Repository, desc oci.Des
 			return h.wrap("push blob", target, err)
 		}
 		if resp.StatusCode != http.StatusAccepted {
-			return h.wrap("push blob", target, responseError(resp))
+			return h.wrap("push blob", target, h.writeError("blob upload", repo, resp))
 		}
 		loc, err = location(resp)
 		drain(resp)
@@ -166,7 +180,7 @@ func (c *Client) PushBlob(ctx context.Context, repo oci.Repository, desc oci.Des
 	chunk := h.cfg.MaxChunkSize
 	final := call{method: http.MethodPut, access: write, contentType: "application/octet-stream"}
 	if chunk == 0 || desc.Size <= chunk {
-		final.body, final.length = content, desc.Size
+		final.body, final.length = src, desc.Size
 	} else {
 		for off := int64(0); off < desc.Size; {
 			n := min(chunk, desc.Size-off)
@@ -176,14 +190,14 @@ func (c *Client) PushBlob(ctx context.Context, repo oci.Repository, desc oci.Des
 				url:         loc,
 				contentType: "application/octet-stream",
 				header:      http.Header{"Content-Range": {fmt.Sprintf("%d-%d", off, off+n-1)}},
-				body:        io.LimitReader(content, n),
+				body:        io.LimitReader(src, n),
 				length:      n,
 			})
 			if err != nil {
-				return h.wrap("push blob", target, fmt.Errorf("chunk at offset %d: %w", off, err))
+				return failed(fmt.Errorf("chunk at offset %d: %w", off, err))
 			}
 			if resp.StatusCode != http.StatusAccepted {
-				return h.wrap("push blob", target, fmt.Errorf("chunk at offset %d: %w", off, responseError(resp)))
+				return h.wrap("push blob", target, fmt.Errorf("chunk at offset %d: %w", off, h.writeError("blob upload", repo, resp)))
 			}
 			if next, err := location(resp); err == nil {
 				loc = next
@@ -191,8 +205,11 @@ func (c *Client) PushBlob(ctx context.Context, repo oci.Repository, desc oci.Des
 			drain(resp)
 			off += n
 		}
-		if extra, _ := io.ReadFull(content, make([]byte, 1)); extra > 0 {
+		if extra, _ := io.ReadFull(src, make([]byte, 1)); extra > 0 {
 			return fmt.Errorf("push blob %s: content is longer than the descriptor's %d bytes: %w", target, desc.Size, core.ErrDigestMismatch)
+		}
+		if src.err != nil {
+			return fmt.Errorf("push blob %s: upload aborted: %w", target, src.err)
 		}
 		final.body, final.length = http.NoBody, 0
 	}
@@ -203,25 +220,66 @@ func (c *Client) PushBlob(ctx context.Context, repo oci.Repository, desc oci.Des
 	final.url = &u
 	resp, err := c.do(ctx, h, final)
 	if err != nil {
-		return h.wrap("push blob", target, err)
+		return failed(err)
 	}
 	if resp.StatusCode/100 != 2 {
-		return h.wrap("push blob", target, responseError(resp))
+		return h.wrap("push blob", target, h.writeError("blob upload", repo, resp))
 	}
 	drain(resp)
+	return nil
+}
+
+// contentReader passes a blob's content to the upload requests and
+// remembers how it ended, so that a failed request can be blamed on the
+// content's reader (a source registry, a verifier) when it broke.
+type contentReader struct {
+	r   io.Reader
+	n   int64
+	eof bool
+	err error // the first read error other than io.EOF
+}
+
+func (c *contentReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	switch {
+	case err == io.EOF:
+		c.eof = true
+	case err != nil && c.err == nil:
+		c.err = err
+	}
+	return n, err
+}
+
+// failure returns the reader's error, or an error wrapping
+// core.ErrDigestMismatch when it ended before size bytes; nil when the
+// content is not to blame.
+func (c *contentReader) failure(size int64) error {
+	switch {
+	case c.err != nil:
+		return c.err
+	case c.eof && c.n < size:
+		return fmt.Errorf("content ended after %d of the descriptor's %d bytes: %w", c.n, size, core.ErrDigestMismatch)
+	}
 	return nil
 }
 
 // location returns an upload response's Location, resolved against the
 // request URL.
 func location(resp *http.Response) (*url.URL, error) {
+	// Both are protocol violations a second attempt repeats.
 	v := resp.Header.Get("Location")
 	if v == "" {
-		return nil, errors.New("the registry answered without an upload Location header")
+		return nil, retry.Permanent(errors.New("the registry answered without an upload Location header"))
 	}
 	u, err := url.Parse(v)
 	if err != nil {
-		return nil, fmt.Errorf("the registry answered with an invalid upload Location: %w", err)
+		// The parse error without the value, which may carry upload state.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, retry.Permanent(fmt.Errorf("the registry answered with a malformed upload Location header: %w", err))
 	}
 	if resp.Request != nil && resp.Request.URL != nil {
 		u = resp.Request.URL.ResolveReference(u)

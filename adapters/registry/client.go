@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -67,6 +66,12 @@ type Options struct {
 	// lets the registry choose. Pagination through Link headers is always
 	// followed.
 	TagPageSize int
+	// IdleTimeout fails a request when no byte moves for this long: no
+	// response headers or body bytes arrive, or the host stops reading an
+	// upload. The error is an *IdleError, which a retry on a fresh
+	// connection may fix. Every byte resets the timer, so slow transfers
+	// that keep moving are never cut. 0 means DefaultIdleTimeout.
+	IdleTimeout time.Duration
 }
 
 // Client talks to OCI registries over the distribution API on
@@ -110,6 +115,12 @@ func New(opts Options) (*Client, error) {
 	}
 	if opts.TagPageSize < 0 {
 		return nil, fmt.Errorf("tag page size must not be negative")
+	}
+	if opts.IdleTimeout < 0 {
+		return nil, fmt.Errorf("idle timeout must not be negative, got %s", opts.IdleTimeout)
+	}
+	if opts.IdleTimeout == 0 {
+		opts.IdleTimeout = DefaultIdleTimeout
 	}
 	c := &Client{
 		opts:     opts,
@@ -180,7 +191,7 @@ func (c *Client) newHostState(h string) (*hostState, error) {
 	if cfg.TLS != nil && !c.opts.Insecure {
 		base = httpsOnly{host: hs.addr, inner: base}
 	}
-	hs.base = &wireTransport{inner: base, ua: c.ua, log: c.log}
+	hs.base = &wireTransport{inner: idleTransport{timeout: c.opts.IdleTimeout, inner: base}, ua: c.ua, log: c.log}
 	hs.err = checkClientCertificates(h, cfg.TLS, time.Now())
 	return hs, nil
 }
@@ -321,7 +332,7 @@ func (c *Client) do(ctx context.Context, h *hostState, k call) (*http.Response, 
 			req.Body = io.NopCloser(k.body)
 		}
 	}
-	client := &http.Client{Transport: cloneRequests{rt}, CheckRedirect: checkRedirect}
+	client := &http.Client{Transport: locationGuard{cloneRequests{rt}}, CheckRedirect: checkRedirect}
 	resp, err := client.Do(req)
 	if err != nil {
 		return nil, requestError(k.method, u, err)
@@ -329,9 +340,15 @@ func (c *Client) do(ctx context.Context, h *hostState, k call) (*http.Response, 
 	return resp, nil
 }
 
+// maxRedirects bounds the redirects one request follows.
+const maxRedirects = 10
+
+// checkRedirect stops a redirect chain that does not end (a loop, which
+// no retry breaks: core.ErrRedirectLoop) and keeps credentials with their
+// origin.
 func checkRedirect(req *http.Request, via []*http.Request) error {
-	if len(via) >= 10 {
-		return errors.New("stopped after 10 redirects")
+	if len(via) >= maxRedirects {
+		return fmt.Errorf("stopped after %d redirects: %w", maxRedirects, core.ErrRedirectLoop)
 	}
 	// Go keeps an Authorization header on a redirect to the same host
 	// name on another port or scheme: credentials go to the origin they

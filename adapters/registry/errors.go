@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/fluxcd/flux-mirror/core"
+	"github.com/fluxcd/flux-mirror/core/oci"
 	"github.com/fluxcd/flux-mirror/core/retry"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
@@ -157,7 +158,13 @@ func translate(method string, u *url.URL, err error) error {
 // wrap adds the operation and target to err, and for 401 and 403 a hint
 // naming the host and where its credentials come from.
 func (h *hostState) wrap(op, target string, err error) error {
+	var (
+		refused *WriteRefusedError
+		hinted  *hintError
+	)
 	switch {
+	case errors.As(err, &refused), errors.As(err, &hinted):
+		// It says what to check already.
 	case errors.Is(err, core.ErrUnauthorized):
 		return fmt.Errorf("%s %s: %w (registry %s did not accept the credentials sent, if any: check its hosts[] entry in the config, or run `docker login %s`)",
 			op, target, err, h.name, h.name)
@@ -171,4 +178,38 @@ func (h *hostState) wrap(op, target string, err error) error {
 // invalid reports bad input, which no retry can fix.
 func invalid(format string, args ...any) error {
 	return retry.Permanent(fmt.Errorf(format, args...))
+}
+
+// WriteRefusedError reports a destination registry that answers a write
+// (blob upload, manifest PUT) with 403 or 405: it is read-only, a
+// pull-through cache, or the credentials may not push. It unwraps to the
+// *core.HTTPError and to core.ErrDenied; no retry changes the answer.
+type WriteRefusedError struct {
+	// Host is the registry as written in the repository.
+	Host string
+	// Repo is the repository path on the registry.
+	Repo string
+	// Operation is the refused write, e.g. "blob upload".
+	Operation string
+	// Err is the registry's answer.
+	Err *core.HTTPError
+}
+
+// Error names the registry, the answer and what to check.
+func (e *WriteRefusedError) Error() string {
+	return fmt.Sprintf("destination registry %s refuses writes (HTTP %d on %s to repo %s): check the registry is not read-only or a pull-through cache and that the credentials may push: %v",
+		e.Host, e.Err.StatusCode, e.Operation, e.Repo, e.Err)
+}
+
+// Unwrap returns the registry's answer and core.ErrDenied.
+func (e *WriteRefusedError) Unwrap() []error { return []error{e.Err, core.ErrDenied} }
+
+// writeError turns an unexpected answer to a write request into an error:
+// a *WriteRefusedError for 403 and 405, else the *core.HTTPError.
+func (h *hostState) writeError(operation string, repo oci.Repository, resp *http.Response) error {
+	he := responseError(resp)
+	if he.StatusCode == http.StatusForbidden || he.StatusCode == http.StatusMethodNotAllowed {
+		return &WriteRefusedError{Host: h.name, Repo: repo.Path, Operation: operation, Err: he}
+	}
+	return he
 }

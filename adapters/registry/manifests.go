@@ -181,7 +181,7 @@ func (c *Client) PutManifest(ctx context.Context, repo oci.Repository, reference
 		return h.wrap("put manifest", target, err)
 	}
 	if resp.StatusCode/100 != 2 {
-		return h.wrap("put manifest", target, responseError(resp))
+		return h.wrap("put manifest", target, h.writeError("manifest PUT", repo, resp))
 	}
 	drain(resp)
 	return nil

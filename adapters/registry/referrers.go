@@ -10,6 +10,7 @@ import (
 
 	"github.com/fluxcd/flux-mirror/core"
 	"github.com/fluxcd/flux-mirror/core/oci"
+	"github.com/fluxcd/flux-mirror/core/retry"
 )
 
 // emptyDigest is the sha256 digest of no bytes, the subject of the
@@ -109,7 +110,7 @@ func (c *Client) referrersAPI(ctx context.Context, h *hostState, repo oci.Reposi
 	seen := map[string]bool{}
 	for page := 0; ; page++ {
 		if page == maxPages {
-			return nil, referrersUnknown, fmt.Errorf("more than %d pages", maxPages)
+			return nil, referrersUnknown, retry.Permanent(fmt.Errorf("more than %d pages", maxPages))
 		}
 		resp, err := c.do(ctx, h, k)
 		if err != nil {
@@ -148,7 +149,7 @@ func (c *Client) referrersAPI(ctx context.Context, h *hostState, repo oci.Reposi
 		}
 		seen[resp.Request.URL.String()] = true
 		if seen[next.String()] {
-			return nil, referrersUnknown, fmt.Errorf("the registry's pagination links loop at %s", redactURL(next))
+			return nil, referrersUnknown, fmt.Errorf("%w: the registry's next link %s leads back to a page already read", core.ErrPaginationLoop, redactURL(next))
 		}
 		seen[next.String()] = true
 		k.url = next

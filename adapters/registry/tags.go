@@ -10,7 +10,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/fluxcd/flux-mirror/core"
 	"github.com/fluxcd/flux-mirror/core/oci"
+	"github.com/fluxcd/flux-mirror/core/retry"
 )
 
 const (
@@ -42,7 +44,7 @@ func (c *Client) ListTags(ctx context.Context, repo oci.Repository) ([]string, e
 	seen, have := map[string]bool{}, map[string]bool{}
 	for page := 0; ; page++ {
 		if page == maxPages {
-			return nil, fmt.Errorf("list tags of %s: more than %d pages", repo, maxPages)
+			return nil, retry.Permanent(fmt.Errorf("list tags of %s: more than %d pages", repo, maxPages))
 		}
 		resp, err := c.do(ctx, h, k)
 		if err != nil {
@@ -83,7 +85,7 @@ func (c *Client) ListTags(ctx context.Context, repo oci.Repository) ([]string, e
 		}
 		seen[resp.Request.URL.String()] = true
 		if seen[next.String()] {
-			return nil, fmt.Errorf("list tags of %s: the registry's pagination links loop at %s", repo, redactURL(next))
+			return nil, fmt.Errorf("list tags of %s: %w: the registry's next link %s leads back to a page already read", repo, core.ErrPaginationLoop, redactURL(next))
 		}
 		seen[next.String()] = true
 		k.url = next

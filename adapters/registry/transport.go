@@ -2,9 +2,14 @@ package registry
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
+
+	"github.com/fluxcd/flux-mirror/core/retry"
 )
 
 // cloneRequests hands a copy of each request to the inner transport, so
@@ -16,6 +21,38 @@ type cloneRequests struct{ inner http.RoundTripper }
 // RoundTrip implements http.RoundTripper.
 func (c cloneRequests) RoundTrip(req *http.Request) (*http.Response, error) {
 	return c.inner.RoundTrip(req.Clone(req.Context()))
+}
+
+// locationGuard fails a redirect whose Location header does not parse, as
+// a permanent error: the http.Client would report it as an untyped error
+// that reads like a transient failure.
+type locationGuard struct{ inner http.RoundTripper }
+
+// RoundTrip implements http.RoundTripper.
+func (g locationGuard) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := g.inner.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	switch resp.StatusCode {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+	default:
+		return resp, nil
+	}
+	loc := resp.Header.Get("Location")
+	if loc == "" {
+		return resp, nil
+	}
+	if _, perr := req.URL.Parse(loc); perr != nil {
+		resp.Body.Close()
+		// The parse error without the value, which may carry a signature.
+		var ue *url.Error
+		if errors.As(perr, &ue) {
+			perr = ue.Err
+		}
+		return nil, retry.Permanent(fmt.Errorf("redirected to a malformed Location header: %w", perr))
+	}
+	return resp, nil
 }
 
 // bearerHeader sends a fixed bearer token to one host, and to no other

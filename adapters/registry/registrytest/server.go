@@ -46,6 +46,7 @@ type config struct {
 	middleware  []func(http.Handler) http.Handler
 	maxTags     int
 	noReferrers bool
+	readOnly    bool
 }
 
 type credentials struct{ user, pass string }
@@ -100,6 +101,12 @@ func WithMaxTags(n int) Option { return func(c *config) { c.maxTags = n } }
 // serves the API.
 func WithoutReferrersAPI() Option { return func(c *config) { c.noReferrers = true } }
 
+// WithReadOnly makes the registry refuse every write with 405 Method Not
+// Allowed, like a registry in maintenance or a pull-through cache:
+// distribution's storage.maintenance.readonly mode, and for NewOCI a guard
+// that answers UNSUPPORTED to POST, PUT, PATCH and DELETE. Reads work.
+func WithReadOnly() Option { return func(c *config) { c.readOnly = true } }
+
 // Server is a registry running for a test on 127.0.0.1. It is closed when
 // the test ends.
 type Server struct {
@@ -150,8 +157,11 @@ func NewDistribution(t testing.TB, opts ...Option) *Server {
 		dc.Tags.MaxTags = 1000
 	}
 	dc.Storage = configuration.Storage{
-		"delete":      configuration.Parameters{"enabled": true},
-		"maintenance": configuration.Parameters{"uploadpurging": map[any]any{"enabled": false}},
+		"delete": configuration.Parameters{"enabled": true},
+		"maintenance": configuration.Parameters{
+			"uploadpurging": map[any]any{"enabled": false},
+			"readonly":      map[any]any{"enabled": s.cfg.readOnly},
+		},
 	}
 	if s.cfg.filesystem {
 		s.rootDir = t.TempDir()
@@ -199,6 +209,9 @@ func NewOCI(t testing.TB, opts ...Option) *Server {
 		ggcrregistry.WithReferrersSupport(!s.cfg.noReferrers),
 		ggcrregistry.Logger(log.New(io.Discard, "", 0)),
 	)
+	if s.cfg.readOnly {
+		h = readOnlyGuard(h)
+	}
 	switch {
 	case s.tokens != nil:
 		mux := http.NewServeMux()
@@ -438,4 +451,19 @@ func htpasswd(t testing.TB, c *credentials) []byte {
 		t.Fatalf("registrytest: hash password: %v", err)
 	}
 	return []byte(c.user + ":" + string(hash) + "\n")
+}
+
+// readOnlyGuard answers 405 UNSUPPORTED to every write, as distribution's
+// read-only mode does.
+func readOnlyGuard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusMethodNotAllowed)
+			_, _ = io.WriteString(w, `{"errors":[{"code":"UNSUPPORTED","message":"the registry is read-only"}]}`)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
