@@ -25,15 +25,31 @@ type completeCmd struct {
 // Run is never reached: Main answers __complete before kong parses, so that
 // partial flags are not rejected as unknown.
 func (c *completeCmd) Run(e *env, k *kong.Kong) error {
-	runComplete(k, c.Words, e.Stdout)
+	runComplete(k, c.Words, e.Stdout, true)
+	return nil
+}
+
+// completeNoDescCmd is __completeNoDesc: the same answers as __complete
+// without the descriptions.
+type completeNoDescCmd struct {
+	Words []string `arg:"" optional:"" passthrough:"" help:"The words of the command line after the program name; the last one is being completed."`
+}
+
+// Run is never reached, like completeCmd.Run.
+func (c *completeNoDescCmd) Run(e *env, k *kong.Kong) error {
+	runComplete(k, c.Words, e.Stdout, false)
 	return nil
 }
 
 // runComplete answers one completion request in Cobra's protocol: one
-// candidate per line ("value\tdescription"), then ":<directive>".
-func runComplete(k *kong.Kong, words []string, w io.Writer) int {
+// candidate per line ("value\tdescription", or just "value" without
+// descriptions), then ":<directive>".
+func runComplete(k *kong.Kong, words []string, w io.Writer, descriptions bool) int {
 	cands, directive := complete(k.Model.Node, words)
 	for _, c := range cands {
+		if !descriptions {
+			c, _, _ = strings.Cut(c, "\t")
+		}
 		fmt.Fprintln(w, c)
 	}
 	fmt.Fprintf(w, ":%d\n", directive)

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"regexp"
 
 	"github.com/fluxcd/flux-mirror/adapters/dockerconfig"
 	"github.com/fluxcd/flux-mirror/adapters/kubesecret"
@@ -21,6 +22,23 @@ func (c *secretCmd) Help() string {
 	return `Mints the same credentials as login for the config's hosts and writes them to Kubernetes as a Secret of type
 kubernetes.io/dockerconfigjson (key .dockerconfigjson). By default the Secret is created or replaced, keeping its
 labels and annotations. Connection flags work as in kubectl, with the in-cluster config as fallback.`
+}
+
+// dns1123Subdomain is the form Kubernetes requires of a Secret's name
+// (RFC 1123 subdomain: lower-case alphanumerics, '-' and '.', starting and
+// ending with an alphanumeric; at most 253 characters).
+var dns1123Subdomain = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+
+// Validate rejects a Secret name that Kubernetes would refuse, before any
+// credential is minted.
+func (c *secretCmd) Validate() error {
+	switch {
+	case len(c.Name) > 253:
+		return fmt.Errorf("secret name %q is %d characters long; Kubernetes allows at most 253", c.Name, len(c.Name))
+	case !dns1123Subdomain.MatchString(c.Name):
+		return fmt.Errorf("secret name %q is not a valid Kubernetes name: use lower-case letters, digits, '-' and '.', starting and ending with a letter or digit (e.g. mirror-creds)", c.Name)
+	}
+	return nil
 }
 
 func (c *secretCmd) Run(ctx context.Context, e *env, g *Globals) error {

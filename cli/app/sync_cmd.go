@@ -11,6 +11,7 @@ import (
 
 	"github.com/fluxcd/flux-mirror/adapters/cosign"
 	"github.com/fluxcd/flux-mirror/adapters/helmrepo"
+	"github.com/fluxcd/flux-mirror/adapters/hostauth"
 	"github.com/fluxcd/flux-mirror/adapters/registry"
 	"github.com/fluxcd/flux-mirror/core/config"
 	"github.com/fluxcd/flux-mirror/core/mirror"
@@ -58,20 +59,38 @@ func (c *syncCmd) Run(ctx context.Context, e *env, g *Globals) error {
 	if err != nil {
 		return err
 	}
+	cfg, err := e.loadConfig(path, g, config.PurposeSync)
+	if err != nil {
+		return err
+	}
 	log := slog.New(slog.DiscardHandler)
 	if c.Verbose {
 		log = slog.New(slog.NewTextHandler(e.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	// The same load as validate's (openConfig): hosts are set up offline,
-	// and contacted only when an entry uses them.
-	loaded, err := e.openConfig(ctx, path, g, config.PurposeSync, log)
+
+	deps, closeDeps, err := e.hostDeps(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer loaded.close()
-	cfg := loaded.cfg
+	defer closeDeps()
+	sources, err := hostauth.NewSources(cfg.Hosts, deps)
+	if err != nil {
+		return err
+	}
+	tlsConfigs, err := hostauth.TLSConfigs(cfg.Hosts, deps)
+	if err != nil {
+		return err
+	}
+	hosts := map[string]registry.Host{}
+	for _, h := range cfg.Hosts {
+		hosts[h.Host] = registry.Host{
+			Credentials:  sources[h.Host],
+			TLS:          tlsConfigs[h.Host],
+			MaxChunkSize: h.MaxChunkSize * 1024,
+		}
+	}
 	reg, err := registry.New(registry.Options{
-		Hosts:     loaded.hosts,
+		Hosts:     hosts,
 		Insecure:  c.Insecure,
 		Logger:    log,
 		UserAgent: userAgent(),
@@ -95,7 +114,7 @@ func (c *syncCmd) Run(ctx context.Context, e *env, g *Globals) error {
 		engineDeps.Verifier = v
 	}
 
-	out := newSyncOutput(e, c)
+	out := newSyncOutput(ctx, e, c)
 	engine := mirror.New(reg, mirror.Options{
 		Concurrency: c.Concurrency,
 		Retries:     c.Retries,
@@ -111,6 +130,7 @@ func (c *syncCmd) Run(ctx context.Context, e *env, g *Globals) error {
 	if err := c.writeReport(e.Stdout, rep); err != nil {
 		return err
 	}
+	out.writeInterrupted()
 	if code := rep.ExitCode(c.DriftExitCode); code != 0 {
 		return silentExit(code)
 	}

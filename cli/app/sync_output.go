@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"sync"
@@ -10,10 +11,17 @@ import (
 	"github.com/fluxcd/flux-mirror/core/report"
 )
 
+// cancelledError is the error the engine gives a tag or an entry that a
+// cancelled sync never finished (mirror's errCancelled).
+const cancelledError = "cancelled"
+
 // syncOutput prints each finished tag (text output) as the engine reports it
 // and, on an interactive stderr, a live progress line: tags done/total,
-// bytes moved and the transfer rate.
+// bytes moved and the transfer rate. Once the sync is interrupted, the tags
+// and entries it cancels are counted for one closing line instead of a
+// line each.
 type syncOutput struct {
+	ctx      context.Context
 	text     bool
 	stdout   io.Writer
 	stderr   io.Writer
@@ -30,12 +38,16 @@ type syncOutput struct {
 	stopped   chan struct{}
 	stopOnce  sync.Once
 	drawEvery time.Duration
+
+	notAttempted int // tags cancelled by the interrupt
+	notPlanned   int // entries cancelled by the interrupt before their tags were known
 }
 
 var _ mirror.Observer = (*syncOutput)(nil)
 
-func newSyncOutput(e *env, c *syncCmd) *syncOutput {
+func newSyncOutput(ctx context.Context, e *env, c *syncCmd) *syncOutput {
 	o := &syncOutput{
+		ctx:       ctx,
 		text:      c.Output == "text",
 		stdout:    e.Stdout,
 		stderr:    e.Stderr,
@@ -63,11 +75,15 @@ func (o *syncOutput) EntryPlanned(_ int, _ report.Result, tags int) {
 
 // EntryFailed prints the entry's plan failure.
 func (o *syncOutput) EntryFailed(_ int, res report.Result) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.interrupted(res.Error) {
+		o.notPlanned++
+		return
+	}
 	if !o.text {
 		return
 	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
 	o.clearLocked()
 	_ = report.WritePlanFailed(o.stdout, res)
 	o.drawLocked(true)
@@ -78,6 +94,11 @@ func (o *syncOutput) TagDone(_ int, res report.Result, tag report.Tag) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.done++
+	if tag.Status == report.StatusFailed && o.interrupted(tag.Error) {
+		o.notAttempted++
+		o.drawLocked(true)
+		return
+	}
 	if o.text {
 		o.clearLocked()
 		_ = report.WriteTag(o.stdout, res, tag)
@@ -91,6 +112,32 @@ func (o *syncOutput) BytesTransferred(n int64) {
 	defer o.mu.Unlock()
 	o.bytes += n
 	o.drawLocked(false)
+}
+
+// interrupted reports whether errText is the engine's mark of work that a
+// cancelled sync cut short.
+func (o *syncOutput) interrupted(errText string) bool {
+	return errText == cancelledError && o.ctx.Err() != nil
+}
+
+// writeInterrupted prints the one line that sums up what an interrupted sync
+// left undone, e.g. "✗ interrupted: 12 tags not attempted", on stderr (the
+// report on stdout stays complete and parseable). It prints nothing when the
+// sync was not interrupted.
+func (o *syncOutput) writeInterrupted() {
+	if o.ctx.Err() == nil {
+		return
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	line := "✗ interrupted: " + plural(o.notAttempted, "tag") + " not attempted"
+	switch {
+	case o.notPlanned == 1:
+		line += ", 1 entry not planned"
+	case o.notPlanned > 1:
+		line += fmt.Sprintf(", %d entries not planned", o.notPlanned)
+	}
+	fmt.Fprintln(o.stderr, line)
 }
 
 // finish removes the progress line before the summary is printed.

@@ -2,6 +2,7 @@ package app
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"strings"
 	"testing"
@@ -27,7 +28,7 @@ func TestSyncOutputProgress(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			e := &env{Config: Config{Stdout: &stdout, Stderr: &stderr, IsTerminal: func(io.Writer) bool { return tt.terminal }}}
-			o := newSyncOutput(e, &tt.cmd)
+			o := newSyncOutput(context.Background(), e, &tt.cmd)
 			res := report.Result{Source: "src.example.com/app", Destination: "dst.example.com/app"}
 			o.EntryPlanned(0, res, 2)
 			o.BytesTransferred(3 << 20)

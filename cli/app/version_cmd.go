@@ -3,6 +3,7 @@ package app
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -56,12 +57,19 @@ func (c *versionCmd) Run(e *env) error {
 		}
 		fmt.Fprint(e.Stdout, string(b))
 	default:
-		fmt.Fprintf(e.Stdout, "flux-mirror %s\ngo: %s %s\nproviders: %s\n", info.Version, info.GoVersion, info.Platform, strings.Join(info.Providers, ", "))
-		if len(info.Omitted) > 0 {
-			fmt.Fprintf(e.Stdout, "omitted: %s\n", strings.Join(info.Omitted, ", "))
-		}
+		e.writeVersionText(e.Stdout)
 	}
 	return nil
+}
+
+// writeVersionText prints the text form of the build info, as `version` and
+// `--version` show it.
+func (e *env) writeVersionText(w io.Writer) {
+	info := e.buildInfo()
+	fmt.Fprintf(w, "flux-mirror %s\ngo: %s %s\nproviders: %s\n", info.Version, info.GoVersion, info.Platform, strings.Join(info.Providers, ", "))
+	if len(info.Omitted) > 0 {
+		fmt.Fprintf(w, "omitted: %s\n", strings.Join(info.Omitted, ", "))
+	}
 }
 
 func (e *env) buildInfo() BuildInfo {

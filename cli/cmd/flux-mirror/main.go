@@ -14,7 +14,6 @@ import (
 	"context"
 	"io"
 	"os"
-	"os/signal"
 	"syscall"
 
 	"github.com/fluxcd/flux-mirror/cli/app"
@@ -30,9 +29,12 @@ var (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// SIGINT and SIGTERM stop new work, cancel what is in flight and still
+	// print the report; the process then exits 130 or 143.
+	ctx, stop := app.SignalContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := app.Main(ctx, app.Config{
 		Args:              os.Args[1:],
+		Program:           os.Args[0],
 		Stdin:             os.Stdin,
 		Stdout:            os.Stdout,
 		Stderr:            os.Stderr,
