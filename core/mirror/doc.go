@@ -34,12 +34,30 @@
 // reader that verifies its size and digest), and writes the tag last, with
 // the manifest bytes exactly as fetched.
 //
-// Retries wrap a whole job (Options.Retries, temporary failures only, within
-// Options.Timeout for all attempts). A job keeps its progress across
-// attempts and the run remembers every blob and manifest known present at a
+// A manifest nested under more than MaxIndexDepth indexes fails its tag.
+//
+// # Failures
+//
+// Retries work at two levels, for temporary failures only (see
+// retry.Retryable, the one classifier). Each request (a tag list, a
+// manifest HEAD, GET or PUT, a blob check or mount, one blob transfer:
+// source read and destination upload as a unit) is retried on its own with
+// backoff for up to Options.RetryWindow, enough to ride out a registry
+// restart; then the whole job is retried up to Options.Retries times, all
+// within Options.Timeout. A job keeps its progress across attempts (a tag
+// whose PUT was sent is reported copied even if only a retry saw it land),
+// and the run remembers every blob and manifest known present at a
 // destination, so a retry does not redo finished uploads, and a blob shared
 // by several jobs is checked and uploaded once per run even when the jobs
 // run at the same time.
+//
+// A host whose request fails for its whole retry window while nothing else
+// on it answers, or whose name does not resolve, is unreachable for the
+// rest of the run: its remaining work fails at once with a short
+// *UnreachableError, retries waiting on it give up, the other hosts go on,
+// and the run reports the host once (UnreachableObserver, the log).
+// Transfer failures name their side (*TransferError), and every error
+// context is wrapped once.
 //
 // # Results
 //
