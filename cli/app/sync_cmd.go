@@ -30,6 +30,8 @@ type syncCmd struct {
 	NoProgress    bool   `help:"No live progress display; the per-tag lines and the summary still print."`
 	Insecure      bool   `help:"Allow plain HTTP and skip TLS verification for every registry and Helm repository (development only)."`
 	TrustedRoot   string `name:"trusted-root" env:"FLUX_MIRROR_TRUSTED_ROOT" type:"path" predictor:"file" help:"Sigstore trusted_root.json to verify cosign signatures against, instead of the public-good root fetched through TUF (air-gapped mirrors, private Sigstore)."`
+
+	IdleTimeout time.Duration `name:"idle-timeout" default:"60s" help:"Fail a registry request when no byte moves for this long (no answer, a stalled download, an upload the registry stopped reading), so that it is retried on a fresh connection; every byte resets it, so slow transfers that keep moving are never cut (DURATION > 0)."`
 }
 
 func (c *syncCmd) Help() string {
@@ -48,6 +50,8 @@ func (c *syncCmd) Validate() error {
 		return fmt.Errorf("--concurrency must be greater than 0, got %d", c.Concurrency)
 	case c.Retries < 0:
 		return fmt.Errorf("--retries must be 0 or more, got %d", c.Retries)
+	case c.IdleTimeout <= 0:
+		return fmt.Errorf("--idle-timeout must be greater than 0, got %s", c.IdleTimeout)
 	case c.DriftExitCode < 0 || c.DriftExitCode > 255:
 		return fmt.Errorf("--drift-exit-code must be between 0 and 255, got %d", c.DriftExitCode)
 	}
@@ -90,10 +94,11 @@ func (c *syncCmd) Run(ctx context.Context, e *env, g *Globals) error {
 		}
 	}
 	reg, err := registry.New(registry.Options{
-		Hosts:     hosts,
-		Insecure:  c.Insecure,
-		Logger:    log,
-		UserAgent: userAgent(),
+		Hosts:       hosts,
+		Insecure:    c.Insecure,
+		Logger:      log,
+		UserAgent:   userAgent(),
+		IdleTimeout: c.IdleTimeout,
 	})
 	if err != nil {
 		return err
