@@ -1,6 +1,7 @@
 package mirror_test
 
 import (
+	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -377,4 +378,108 @@ func TestTransferErrorsNameTheFailingSide(t *testing.T) {
 	}
 }
 
-var _ = config.Artifact{}
+func TestHelmRepositoryFailures(t *testing.T) {
+	t.Parallel()
+	const (
+		otherRepo = "https://other.example.com/charts/"
+	)
+	tests := []struct {
+		name      string
+		fail      func(method, repoURL string, n int) error // n: the call's number, from 1
+		want      []string                                  // statuses per entry ("" for a failed entry)
+		wantErr   []string                                  // in the entries' or tags' errors
+		wantCalls int                                       // ChartVersions calls, if set
+	}{
+		{name: "index read retried on its own",
+			fail: func(method, _ string, n int) error {
+				if method == mirrortest.ChartVersions && n <= 2 {
+					return status(503)
+				}
+				return nil
+			},
+			want: []string{"6.0.0=copied", "1.0.0=copied"}, wantCalls: 4},
+		{name: "download retried on its own",
+			fail: func(method, _ string, n int) error {
+				if method == mirrortest.DownloadChart && n == 1 {
+					return io.ErrUnexpectedEOF
+				}
+				return nil
+			},
+			want: []string{"6.0.0=copied", "1.0.0=copied"}},
+		{name: "a repository that is down fails its entries only",
+			fail: func(_, repoURL string, _ int) error {
+				if repoURL == chartRepo {
+					return refused("charts.example.com")
+				}
+				return nil
+			},
+			want:    []string{"", "1.0.0=copied"},
+			wantErr: []string{"read chart podinfo from the index of " + chartRepo + ": after "}},
+		{name: "not gzip is final",
+			fail: func(method, _ string, _ int) error {
+				if method == mirrortest.DownloadChart {
+					return fmt.Errorf("load chart archive: %w", gzipHeader)
+				}
+				return nil
+			},
+			want:    []string{"6.0.0=failed", "1.0.0=failed"},
+			wantErr: []string{"download chart podinfo 6.0.0: load chart archive: gzip: invalid header"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				reg := mirrortest.NewRegistry()
+				charts := mirrortest.NewCharts()
+				charts.Add(chartRepo, "podinfo", "6.0.0", "x", false)
+				charts.Add(otherRepo, "other", "1.0.0", "x", true)
+				var mu sync.Mutex
+				calls := map[string]int{}
+				charts.Hook = func(method, repoURL string) error {
+					mu.Lock()
+					calls[method]++
+					n := calls[method]
+					mu.Unlock()
+					return tt.fail(method, repoURL, n)
+				}
+				cfg := chartCfg(1, "", false)
+				cfg.Charts = append(cfg.Charts, config.Chart{Name: "other", Source: otherRepo, Destination: "oci://" + dstHost + "/charts", Limit: intp(1)})
+				rep := runSync(t, reg, defaultOptions(t), mirror.Deps{Charts: charts}, cfg)
+				var errs []string
+				for i, want := range tt.want {
+					res := rep.Report.Results[i]
+					errs = append(errs, res.Error)
+					for _, tag := range res.Tags {
+						errs = append(errs, tag.Error)
+					}
+					if want == "" {
+						if res.Status != report.EntryFailed {
+							t.Errorf("entry %d: %s, want failed", i, res.Status)
+						}
+						continue
+					}
+					wantStatuses(t, rep, i, want)
+				}
+				for _, w := range tt.wantErr {
+					if !slicesContainsSubstring(errs, w) {
+						t.Errorf("errors %q, want one containing %q", errs, w)
+					}
+				}
+				if tt.wantCalls > 0 && charts.Count(mirrortest.ChartVersions) != tt.wantCalls {
+					t.Errorf("ChartVersions = %d, want %d", charts.Count(mirrortest.ChartVersions), tt.wantCalls)
+				}
+			})
+		})
+	}
+}
+
+var gzipHeader = gzip.ErrHeader
+
+func slicesContainsSubstring(list []string, sub string) bool {
+	for _, s := range list {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}

@@ -32,6 +32,11 @@ type Charts struct {
 	mu     sync.Mutex
 	repos  map[string]map[string][]*chart // repo URL → name → versions
 	counts map[string]int
+
+	// Hook, if set, runs at the start of every call (after it is counted)
+	// with the method and the repository URL; an error it returns is the
+	// call's result, e.g. an injected outage.
+	Hook func(method, repoURL string) error
 }
 
 type chart struct {
@@ -97,6 +102,11 @@ func (c *Charts) ChartVersions(ctx context.Context, repoURL, name string) ([]mir
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if c.Hook != nil {
+		if err := c.Hook(ChartVersions, repoURL); err != nil {
+			return nil, err
+		}
+	}
 	key := strings.TrimRight(repoURL, "/")
 	repo, ok := c.repos[key]
 	if !ok {
@@ -127,6 +137,11 @@ func (c *Charts) DownloadChart(ctx context.Context, repoURL string, v mirror.Cha
 	c.counts[DownloadChart]++
 	if err := ctx.Err(); err != nil {
 		return mirror.ChartPackage{}, err
+	}
+	if c.Hook != nil {
+		if err := c.Hook(DownloadChart, repoURL); err != nil {
+			return mirror.ChartPackage{}, err
+		}
 	}
 	for _, ch := range c.repos[strings.TrimRight(repoURL, "/")][v.Name] {
 		if ch.version == v.Version {
