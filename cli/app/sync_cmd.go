@@ -22,7 +22,7 @@ type syncCmd struct {
 	Config        string `arg:"" optional:"" name:"config" help:"Config file, or - for stdin (default $$FLUX_MIRROR_CONFIG)." predictor:"file"`
 	Output        string `short:"o" enum:"text,yaml,json" default:"text" help:"Output format: text for people; yaml or json print the Report on stdout."`
 	Concurrency   int    `default:"4" help:"Copy jobs in flight across all entries (N > 0)."`
-	Retries       int    `default:"3" help:"Retry attempts per job (N >= 0), within the job's --timeout."`
+	Retries       int    `default:"3" help:"Retry attempts per job (N >= 0), within the job's --timeout: the whole job again, for what retrying its failed request alone (--retry-window) did not fix."`
 	Overwrite     bool   `help:"Force overwrite: true on every entry: replace destination tags whose digest differs from the source."`
 	DriftExitCode int    `default:"2" help:"Exit code when drift is found and nothing failed (0..255)."`
 	DryRun        bool   `help:"Plan and compare, write nothing; report would-copy and would-overwrite."`
@@ -32,6 +32,8 @@ type syncCmd struct {
 	TrustedRoot   string `name:"trusted-root" env:"FLUX_MIRROR_TRUSTED_ROOT" type:"path" predictor:"file" help:"Sigstore trusted_root.json to verify cosign signatures against, instead of the public-good root fetched through TUF (air-gapped mirrors, private Sigstore)."`
 
 	IdleTimeout time.Duration `name:"idle-timeout" default:"60s" help:"Fail a registry request when no byte moves for this long (no answer, a stalled download, an upload the registry stopped reading), so that it is retried on a fresh connection; every byte resets it, so slow transfers that keep moving are never cut (DURATION > 0)."`
+	// Request-level retries; --retries above is the job level.
+	RetryWindow time.Duration `name:"retry-window" default:"60s" help:"How long one failed request (a tag list, a manifest or blob request, one blob transfer) is retried from its first failure, with backoff; 0 turns that off. A registry whose request fails for the whole window while nothing else on it answers is treated as unreachable for the rest of the run."`
 }
 
 func (c *syncCmd) Help() string {
@@ -52,6 +54,8 @@ func (c *syncCmd) Validate() error {
 		return fmt.Errorf("--retries must be 0 or more, got %d", c.Retries)
 	case c.IdleTimeout <= 0:
 		return fmt.Errorf("--idle-timeout must be greater than 0, got %s", c.IdleTimeout)
+	case c.RetryWindow < 0:
+		return fmt.Errorf("--retry-window must be 0 or more, got %s", c.RetryWindow)
 	case c.DriftExitCode < 0 || c.DriftExitCode > 255:
 		return fmt.Errorf("--drift-exit-code must be between 0 and 255, got %d", c.DriftExitCode)
 	}
@@ -123,6 +127,7 @@ func (c *syncCmd) Run(ctx context.Context, e *env, g *Globals) error {
 	engine := mirror.New(reg, mirror.Options{
 		Concurrency: c.Concurrency,
 		Retries:     c.Retries,
+		RetryWindow: requestRetryWindow(c.RetryWindow),
 		Timeout:     g.timeoutOr(mirror.DefaultTimeout),
 		Overwrite:   c.Overwrite,
 		DryRun:      c.DryRun,
@@ -174,4 +179,13 @@ func (g *Globals) timeoutOr(def time.Duration) time.Duration {
 		return g.Timeout
 	}
 	return def
+}
+
+// requestRetryWindow maps --retry-window to mirror.Options.RetryWindow,
+// where a negative window (not zero, the default) turns request retries off.
+func requestRetryWindow(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
