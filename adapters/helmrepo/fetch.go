@@ -2,6 +2,8 @@ package helmrepo
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/fluxcd/flux-mirror/core"
+	"github.com/fluxcd/flux-mirror/core/retry"
 )
 
 // request is one bounded GET.
@@ -21,15 +24,31 @@ type request struct {
 	limit int64
 }
 
-// get performs a GET and returns the whole body. A status other than 2xx is
-// a *core.HTTPError; a body over the limit wraps core.ErrTooLarge. Errors
-// name the URL without userinfo or query values and never carry
-// credentials.
+// get performs a GET and returns the whole body (see open).
 func (s *Source) get(ctx context.Context, r request) ([]byte, error) {
+	body, err := s.open(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	defer body.Close()
+	data, err := io.ReadAll(body)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", redact(r.url), err)
+	}
+	return data, nil
+}
+
+// open performs a GET and returns the body, which fails with an error
+// wrapping core.ErrTooLarge as soon as it goes over the limit: the limit
+// holds while reading, whatever the Content-Length says. A status other
+// than 2xx is a *core.HTTPError. Errors name the URL without userinfo or
+// query values and never carry credentials; those no retry can fix (a
+// malformed URL, a TLS certificate error, a redirect loop) are permanent.
+func (s *Source) open(ctx context.Context, r request) (*limitedBody, error) {
 	shown := redact(r.url)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.url.String(), nil)
 	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w", shown, err)
+		return nil, retry.Permanent(fmt.Errorf("GET %s: %w", shown, err))
 	}
 	if s.userAgent != "" {
 		req.Header.Set("User-Agent", s.userAgent)
@@ -42,11 +61,15 @@ func (s *Source) get(ctx context.Context, r request) ([]byte, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return nil, fmt.Errorf("GET %s: %w", shown, err)
+		err = fmt.Errorf("GET %s: %w", shown, err)
+		if permanentTransportError(err) {
+			err = retry.Permanent(err)
+		}
+		return nil, err
 	}
-	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10)) // let the connection be reused
+		resp.Body.Close()
 		return nil, &core.HTTPError{
 			Method:     http.MethodGet,
 			URL:        shown,
@@ -55,16 +78,58 @@ func (s *Source) get(ctx context.Context, r request) ([]byte, error) {
 		}
 	}
 	if resp.ContentLength > r.limit {
+		resp.Body.Close()
 		return nil, fmt.Errorf("GET %s: %w: %d bytes announced, the limit is %d", shown, core.ErrTooLarge, resp.ContentLength, r.limit)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, r.limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("GET %s: read body: %w", shown, err)
+	return &limitedBody{body: resp.Body, limit: r.limit}, nil
+}
+
+// limitedBody reads a response body up to a limit. Past the limit, and on
+// any read failure, it fails and keeps the error in err, so a caller that
+// parses the stream tells a failed transfer from content it rejects.
+type limitedBody struct {
+	body  io.ReadCloser
+	limit int64
+	n     int64
+	err   error
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	if b.err != nil {
+		return 0, b.err
 	}
-	if int64(len(body)) > r.limit {
-		return nil, fmt.Errorf("GET %s: %w: more than the limit of %d bytes", shown, core.ErrTooLarge, r.limit)
+	if rest := b.limit + 1 - b.n; int64(len(p)) > rest {
+		p = p[:rest]
 	}
-	return body, nil
+	n, err := b.body.Read(p)
+	b.n += int64(n)
+	if b.n > b.limit {
+		b.err = fmt.Errorf("%w: more than the limit of %d bytes", core.ErrTooLarge, b.limit)
+		return 0, b.err
+	}
+	if err != nil && err != io.EOF {
+		b.err = fmt.Errorf("read body: %w", err)
+		return n, b.err
+	}
+	return n, err
+}
+
+// Close closes the body.
+func (b *limitedBody) Close() error { return b.body.Close() }
+
+// permanentTransportError reports failures that the same request meets
+// again: TLS certificate errors, a server that does not speak TLS, a
+// redirect loop.
+func permanentTransportError(err error) bool {
+	var (
+		verr *tls.CertificateVerificationError
+		uerr x509.UnknownAuthorityError
+		herr x509.HostnameError
+		cerr x509.CertificateInvalidError
+		rerr tls.RecordHeaderError
+	)
+	return errors.As(err, &verr) || errors.As(err, &uerr) || errors.As(err, &herr) || errors.As(err, &cerr) ||
+		errors.As(err, &rerr) || errors.Is(err, errRedirectLoop)
 }
 
 // retryAfter reads the Retry-After header of a 429 or 503 response, as

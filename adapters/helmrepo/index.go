@@ -35,14 +35,32 @@ var (
 	errNoEntries  = errors.New(`the index has no "entries": it is not a Helm repository index`)
 )
 
-// parseIndex decodes a repository index, YAML or JSON as Helm accepts both,
-// into the versions of each chart. Versions keep their raw strings (e.g.
-// "1.2.3+build.1"); URLs are resolved against base as Helm resolves them;
-// digests are lower-case hex without an algorithm prefix. Empty entries,
-// entries without a version and entries whose version is not a string (an
-// unquoted number) are skipped, and a version listed twice keeps its first
-// entry.
+// parseIndex decodes a whole repository index held in memory, YAML or JSON
+// as Helm accepts both, into the versions of each chart (see
+// versionBuilder). It is the reference the streaming scanIndex agrees with,
+// and scanIndex's fallback for documents it cannot split into small parts.
 func parseIndex(data []byte, base *url.URL) (map[string][]mirror.ChartVersion, error) {
+	idx, err := decodeIndex(data)
+	if err != nil {
+		return nil, err
+	}
+	if idx.Entries == nil {
+		return nil, errNoEntries
+	}
+	charts := make(map[string][]mirror.ChartVersion, len(idx.Entries))
+	for name, entries := range idx.Entries {
+		vb := newVersionBuilder(name, base)
+		for _, e := range entries {
+			vb.add(e)
+		}
+		charts[name] = vb.versions
+	}
+	return charts, nil
+}
+
+// decodeIndex decodes a whole index document: JSON when it is valid JSON,
+// else YAML.
+func decodeIndex(data []byte) (*indexFile, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, errEmptyIndex
 	}
@@ -56,44 +74,54 @@ func parseIndex(data []byte, base *url.URL) (map[string][]mirror.ChartVersion, e
 	if err != nil {
 		return nil, fmt.Errorf("the index is neither a YAML nor a JSON Helm repository index: %w", decodeError(err, data))
 	}
-	if idx.Entries == nil {
-		return nil, errNoEntries
+	return &idx, nil
+}
+
+// versionBuilder turns the index entries of one chart, in index order, into
+// its versions. Versions keep their raw strings (e.g. "1.2.3+build.1");
+// URLs are resolved against base as Helm resolves them; digests are
+// lower-case hex without an algorithm prefix. Empty entries, entries
+// without a version and entries whose version is not a string (an unquoted
+// number) are skipped, and a version listed twice keeps its first entry.
+type versionBuilder struct {
+	name     string
+	base     *url.URL
+	seen     map[string]bool
+	versions []mirror.ChartVersion
+}
+
+func newVersionBuilder(name string, base *url.URL) *versionBuilder {
+	return &versionBuilder{name: name, base: base, seen: map[string]bool{}, versions: []mirror.ChartVersion{}}
+}
+
+// add appends the version of one index entry.
+func (vb *versionBuilder) add(e *indexEntry) {
+	if e == nil {
+		return
 	}
-	charts := make(map[string][]mirror.ChartVersion, len(idx.Entries))
-	for name, entries := range idx.Entries {
-		versions := make([]mirror.ChartVersion, 0, len(entries))
-		seen := make(map[string]bool, len(entries))
-		for _, e := range entries {
-			if e == nil {
-				continue
-			}
-			version, ok := stringValue(e.Version)
-			if !ok || version == "" || seen[version] {
-				continue
-			}
-			seen[version] = true
-			urls := make([]string, 0, len(e.URLs))
-			for _, u := range e.URLs {
-				if u == "" {
-					continue
-				}
-				if resolved, err := resolveReference(base, u); err == nil {
-					u = resolved
-				}
-				// An unparsable URL stays as is, so that downloading it
-				// fails with a message that names it.
-				urls = append(urls, u)
-			}
-			versions = append(versions, mirror.ChartVersion{
-				Name:    name,
-				Version: version,
-				URLs:    urls,
-				Digest:  normalizeDigest(e.Digest),
-			})
+	version, ok := stringValue(e.Version)
+	if !ok || version == "" || vb.seen[version] {
+		return
+	}
+	vb.seen[version] = true
+	urls := make([]string, 0, len(e.URLs))
+	for _, u := range e.URLs {
+		if u == "" {
+			continue
 		}
-		charts[name] = versions
+		if resolved, err := resolveReference(vb.base, u); err == nil {
+			u = resolved
+		}
+		// An unparsable URL stays as is, so that downloading it fails
+		// with a message that names it.
+		urls = append(urls, u)
 	}
-	return charts, nil
+	vb.versions = append(vb.versions, mirror.ChartVersion{
+		Name:    vb.name,
+		Version: version,
+		URLs:    urls,
+		Digest:  normalizeDigest(e.Digest),
+	})
 }
 
 // stringValue decodes a raw JSON value that must be a string.

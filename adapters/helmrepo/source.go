@@ -1,9 +1,12 @@
 package helmrepo
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -61,6 +64,7 @@ type Source struct {
 	insecure     bool
 	maxIndex     int64
 	maxChart     int64
+	maxPart      int
 	userAgent    string
 	configPath   string
 	repositories []*repoEntry
@@ -74,9 +78,9 @@ var _ mirror.ChartSource = (*Source)(nil)
 
 // indexCall is one index fetch that concurrent callers share.
 type indexCall struct {
-	done   chan struct{}
-	charts map[string][]mirror.ChartVersion
-	err    error
+	done chan struct{}
+	idx  *cachedIndex
+	err  error
 }
 
 type clientsEntry struct {
@@ -98,6 +102,7 @@ func New(opts Options) (*Source, error) {
 		insecure:   opts.Insecure,
 		maxIndex:   opts.MaxIndexSize,
 		maxChart:   opts.MaxChartSize,
+		maxPart:    DefaultMaxIndexPart,
 		userAgent:  opts.UserAgent,
 		configPath: repositoryConfigPath(opts.RepositoryConfig),
 		indexes:    map[string]*indexCall{},
@@ -131,21 +136,24 @@ func (s *Source) RepositoryConfig() string { return s.configPath }
 // repository's index, in index order, with raw version strings and URLs
 // resolved against repoURL. A chart absent from the index wraps
 // core.ErrNotFound.
+//
+// The index is streamed, not held: the first call for a repository reads
+// it from the network, keeping the versions of its chart and a compressed
+// copy of the index, from which later calls for other charts read theirs.
 func (s *Source) ChartVersions(ctx context.Context, repoURL, name string) ([]mirror.ChartVersion, error) {
 	repo, err := parseRepoURL(repoURL)
 	if err != nil {
-		return nil, err
+		return nil, retry.Permanent(err)
 	}
-	charts, err := s.index(ctx, repo)
+	scan, idx, err := s.index(ctx, repo, name)
 	if err != nil {
 		return nil, err
 	}
-	versions, ok := charts[name]
-	if !ok {
-		return nil, fmt.Errorf("chart %q is not in Helm repository %s%s: %w", name, redact(repo), suggest(charts, name), core.ErrNotFound)
+	if !scan.found {
+		return nil, fmt.Errorf("chart %q is not in the index %s%s: %w", name, redact(idx.url), suggest(scan, name), core.ErrNotFound)
 	}
-	out := make([]mirror.ChartVersion, len(versions))
-	for i, v := range versions {
+	out := make([]mirror.ChartVersion, len(scan.versions))
+	for i, v := range scan.versions {
 		v.URLs = slices.Clone(v.URLs)
 		out[i] = v
 	}
@@ -154,28 +162,24 @@ func (s *Source) ChartVersions(ctx context.Context, repoURL, name string) ([]mir
 
 // suggest names charts whose names differ from name only by case, or
 // counts the charts, to help fix a typo.
-func suggest(charts map[string][]mirror.ChartVersion, name string) string {
-	var similar []string
-	for n := range charts {
-		if strings.EqualFold(n, name) {
-			similar = append(similar, n)
-		}
-	}
-	if len(similar) > 0 {
+func suggest(scan *chartScan, name string) string {
+	if len(scan.similar) > 0 {
+		similar := slices.Clone(scan.similar)
 		sort.Strings(similar)
 		return fmt.Sprintf(" (did you mean %q?)", similar[0])
 	}
-	if len(charts) == 1 {
-		return " (its index lists 1 chart)"
+	if scan.charts == 1 {
+		return " (it lists 1 chart)"
 	}
-	return fmt.Sprintf(" (its index lists %d charts)", len(charts))
+	return fmt.Sprintf(" (it lists %d charts)", scan.charts)
 }
 
-// index returns the parsed index of a repository, fetching it on first use.
-// Concurrent callers for the same repository share one fetch. A failed fetch
-// is not kept, so a later call (a retry) fetches again; a caller whose fetch
-// was abandoned because another caller's context ended fetches itself.
-func (s *Source) index(ctx context.Context, repo *url.URL) (map[string][]mirror.ChartVersion, error) {
+// index returns what the repository's index holds for the chart name,
+// fetching the index on first use. Concurrent callers for the same
+// repository share one fetch. A failed fetch is not kept, so a later call (a
+// retry) fetches again; a caller whose fetch was abandoned because another
+// caller's context ended fetches itself.
+func (s *Source) index(ctx context.Context, repo *url.URL, name string) (*chartScan, *cachedIndex, error) {
 	key := repoKey(repo)
 	for {
 		s.mu.Lock()
@@ -187,53 +191,107 @@ func (s *Source) index(ctx context.Context, repo *url.URL) (map[string][]mirror.
 		s.mu.Unlock()
 
 		if !shared {
-			call.charts, call.err = s.fetchIndex(ctx, repo)
+			var scan *chartScan
+			call.idx, scan, call.err = s.fetchIndex(ctx, repo, name)
 			if call.err != nil {
 				s.mu.Lock()
 				delete(s.indexes, key)
 				s.mu.Unlock()
 			}
 			close(call.done)
-			return call.charts, call.err
+			return scan, call.idx, call.err
 		}
 		select {
 		case <-call.done:
 		case <-ctx.Done():
-			return nil, fmt.Errorf("fetch index of Helm repository %s: %w", redact(repo), context.Cause(ctx))
+			return nil, nil, fmt.Errorf("wait for the index of Helm repository %s: %w", redact(repo), context.Cause(ctx))
 		}
 		if call.err == nil {
-			return call.charts, nil
+			scan, err := call.idx.chart(name, repo, s.maxPart)
+			return scan, call.idx, err
 		}
 		if ctx.Err() == nil && (errors.Is(call.err, context.Canceled) || errors.Is(call.err, context.DeadlineExceeded)) {
 			continue
 		}
-		return nil, call.err
+		return nil, nil, call.err
 	}
 }
 
-// fetchIndex downloads and parses a repository's index.yaml.
-func (s *Source) fetchIndex(ctx context.Context, repo *url.URL) (map[string][]mirror.ChartVersion, error) {
+// fetchIndex streams a repository's index.yaml through the reader of the
+// chart name, keeping a compressed copy for the other charts.
+func (s *Source) fetchIndex(ctx context.Context, repo *url.URL, name string) (*cachedIndex, *chartScan, error) {
 	rc, err := s.repoClients(repo)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	indexURL, err := url.Parse(mustResolve(repo, "index.yaml"))
 	if err != nil {
-		return nil, fmt.Errorf("index URL of Helm repository %s: %w", redact(repo), err)
+		return nil, nil, retry.Permanent(fmt.Errorf("index URL of Helm repository %s: %w", redact(repo), err))
 	}
 	s.log.Debug("fetching Helm repository index", "url", redact(indexURL), "credentials", rc.entry.hasCredentials())
-	body, err := s.get(ctx, request{client: rc.client, url: indexURL, limit: s.maxIndex})
+	body, err := s.open(ctx, request{client: rc.client, url: indexURL, limit: s.maxIndex})
 	if err != nil {
-		return nil, fmt.Errorf("fetch index of Helm repository %s: %w%s", redact(repo), err, s.hint(err, rc.entry, repo))
+		return nil, nil, fmt.Errorf("%w%s", err, s.hint(err, rc.entry, repo))
 	}
-	charts, err := parseIndex(body, repo)
+	defer body.Close()
+	idx := &cachedIndex{url: indexURL, scans: map[string]scanResult{}}
+	copyTo, err := gzip.NewWriterLevel(&idx.gz, gzip.BestSpeed)
 	if err != nil {
-		// The repository answered with content that is not an index: asking
-		// again within the same run cannot help.
-		return nil, retry.Permanent(fmt.Errorf("read index of Helm repository %s (%s): %w; check that the URL points at a classic Helm repository that serves index.yaml", redact(repo), redact(indexURL), err))
+		return nil, nil, fmt.Errorf("compress index: %w", err)
 	}
-	s.log.Debug("fetched Helm repository index", "url", redact(indexURL), "bytes", len(body), "charts", len(charts))
-	return charts, nil
+	scan, err := scanIndex(io.TeeReader(body, copyTo), repo, name, s.maxPart)
+	if err == nil {
+		err = copyTo.Close()
+	}
+	if err != nil {
+		if rerr := body.err; rerr != nil {
+			// The transfer failed (or went over the limit), not the index.
+			return nil, nil, fmt.Errorf("GET %s: %w", redact(indexURL), rerr)
+		}
+		// The repository answered with content that is not an index (or
+		// one this reader refuses): asking again cannot help.
+		return nil, nil, retry.Permanent(fmt.Errorf("read %s: %w; check that the URL points at a classic Helm repository that serves index.yaml", redact(indexURL), err))
+	}
+	idx.scans[name] = scanResult{scan: scan}
+	s.log.Debug("fetched Helm repository index", "url", redact(indexURL), "bytes", body.n, "compressed", idx.gz.Len(), "charts", scan.charts)
+	return idx, scan, nil
+}
+
+// cachedIndex is a repository's index kept for the Source's lifetime: a
+// gzip copy of its bytes and what was read from it for each chart asked.
+type cachedIndex struct {
+	url *url.URL
+	gz  bytes.Buffer
+
+	mu    sync.Mutex
+	scans map[string]scanResult
+}
+
+type scanResult struct {
+	scan *chartScan
+	err  error
+}
+
+// chart returns what the index holds for the chart name, reading the
+// compressed copy on the first call for that name.
+func (c *cachedIndex) chart(name string, repo *url.URL, maxPart int) (*chartScan, error) {
+	c.mu.Lock()
+	r, ok := c.scans[name]
+	c.mu.Unlock()
+	if ok {
+		return r.scan, r.err
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(c.gz.Bytes()))
+	if err == nil {
+		r.scan, err = scanIndex(zr, repo, name, maxPart)
+	}
+	if err != nil {
+		r.err = retry.Permanent(fmt.Errorf("read %s: %w", redact(c.url), err))
+	}
+	c.mu.Lock()
+	c.scans[name] = r
+	c.mu.Unlock()
+	return r.scan, r.err
 }
 
 // mustResolve resolves a reference that always parses.
@@ -288,33 +346,38 @@ func (s *Source) repoClients(repo *url.URL) (*repoClients, error) {
 // DownloadChart downloads a chart version from the first of its URLs, checks
 // it against the index (sha256 digest, chart name and version in
 // Chart.yaml), and returns the tarball unchanged with its Helm OCI config
-// blob. Credentials go to repoURL's own scheme and host only, unless its
-// repositories.yaml entry sets pass_credentials_all.
+// blob. Credentials go to repoURL's own origin only (on every redirect
+// hop), unless its repositories.yaml entry sets pass_credentials_all.
+//
+// Errors name the URL and the cause, not the chart and version: the caller
+// says which chart it was downloading. Failures that another attempt cannot
+// fix (a malformed or non-HTTP URL, a 4xx other than 408 and 429, a TLS
+// certificate error, a redirect loop, a digest mismatch, content that is
+// not a chart) are marked permanent (retry.Permanent or a core sentinel).
 func (s *Source) DownloadChart(ctx context.Context, repoURL string, v mirror.ChartVersion) (mirror.ChartPackage, error) {
 	repo, err := parseRepoURL(repoURL)
 	if err != nil {
-		return mirror.ChartPackage{}, err
+		return mirror.ChartPackage{}, retry.Permanent(err)
 	}
-	what := fmt.Sprintf("chart %s %s from Helm repository %s", v.Name, v.Version, redact(repo))
 	if len(v.URLs) == 0 {
-		return mirror.ChartPackage{}, fmt.Errorf("download %s: the index lists no URL for this version", what)
+		return mirror.ChartPackage{}, retry.Permanent(fmt.Errorf("the index of Helm repository %s lists no URL for this version", redact(repo)))
 	}
 	raw, err := resolveReference(repo, v.URLs[0])
 	if err != nil {
-		return mirror.ChartPackage{}, fmt.Errorf("download %s: %w", what, err)
+		return mirror.ChartPackage{}, retry.Permanent(err)
 	}
 	chartURL, err := url.Parse(raw)
 	if err != nil {
-		return mirror.ChartPackage{}, fmt.Errorf("download %s: parse chart URL %s: %w", what, redactString(raw), err)
+		return mirror.ChartPackage{}, retry.Permanent(fmt.Errorf("parse chart URL %s: %w", redactString(raw), err))
 	}
 	if chartURL.Scheme != "http" && chartURL.Scheme != "https" {
-		return mirror.ChartPackage{}, fmt.Errorf("download %s: chart URL %s: only http and https URLs are supported", what, redact(chartURL))
+		return mirror.ChartPackage{}, retry.Permanent(fmt.Errorf("chart URL %s: only http and https URLs are supported", redact(chartURL)))
 	}
 	digest := v.Digest
 	if digest != "" {
 		digest = normalizeDigest(digest)
 		if !validDigest(digest) {
-			return mirror.ChartPackage{}, fmt.Errorf("download %s: the index announces digest %q, which is not a sha256 hex digest", what, v.Digest)
+			return mirror.ChartPackage{}, retry.Permanent(fmt.Errorf("the index of Helm repository %s announces digest %q, which is not a sha256 hex digest", redact(repo), v.Digest))
 		}
 	}
 	rc, err := s.repoClients(repo)
@@ -329,17 +392,19 @@ func (s *Source) DownloadChart(ctx context.Context, repoURL string, v mirror.Cha
 		if !trusted && rc.entry.hasCredentials() && errors.Is(err, core.ErrUnauthorized) {
 			hint = fmt.Sprintf(" (the chart is on another host than the repository, so the credentials of repository %q were not sent; set pass_credentials_all: true for it, e.g. with 'helm repo add --pass-credentials', if that host needs them)", rc.entry.Name)
 		}
-		return mirror.ChartPackage{}, fmt.Errorf("download %s: %w%s", what, err, hint)
+		return mirror.ChartPackage{}, fmt.Errorf("%w%s", err, hint)
 	}
 	if digest != "" {
 		if got := sha256Hex(body); got != digest {
-			return mirror.ChartPackage{}, fmt.Errorf("download %s: %w: %s has sha256 %s, the index announces %s (the repository index is stale or the tarball was replaced)",
-				what, core.ErrDigestMismatch, redact(chartURL), got, digest)
+			return mirror.ChartPackage{}, fmt.Errorf("%w: %s has sha256 %s, the index announces %s (the repository index is stale or the tarball was replaced)",
+				core.ErrDigestMismatch, redact(chartURL), got, digest)
 		}
 	}
 	config, err := chartConfig(body, v.Name, v.Version)
 	if err != nil {
-		return mirror.ChartPackage{}, fmt.Errorf("download %s: %s: %w", what, redact(chartURL), err)
+		// The bytes are what the repository serves: another download
+		// brings the same.
+		return mirror.ChartPackage{}, retry.Permanent(fmt.Errorf("%s: %w", redact(chartURL), err))
 	}
 	return mirror.ChartPackage{Tarball: body, ConfigJSON: config}, nil
 }

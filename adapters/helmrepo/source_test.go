@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -504,7 +505,7 @@ func TestErrors(t *testing.T) {
 			setup:   func(s *helmtest.Server) { s.DeleteTarball("demo", "1.0.0") },
 			pull:    true,
 			wantIs:  core.ErrNotFound,
-			wantMsg: []string{"GET $URL/demo-1.0.0.tgz: 404 Not Found", "chart demo 1.0.0"},
+			wantMsg: []string{"GET $URL/demo-1.0.0.tgz: 404 Not Found"},
 		},
 		{
 			name:    "digest mismatch",
@@ -567,7 +568,7 @@ func TestErrors(t *testing.T) {
 				s.EditIndex(func(idx *repo.IndexFile) { idx.Entries["demo"][0].URLs = nil })
 			},
 			pull:    true,
-			wantMsg: []string{"lists no URL", "chart demo 1.0.0"},
+			wantMsg: []string{"lists no URL", "$URL"},
 		},
 		{
 			name: "malformed digest",
@@ -610,8 +611,35 @@ func TestErrors(t *testing.T) {
 					t.Errorf("error %q does not contain %q", err, want)
 				}
 			}
+			// The engine adds its own context (core/mirror's chart.go);
+			// together they must still say each thing once.
+			wrapped := fmt.Errorf("read chart %s from the index of %s: %w", chartName, srv.URL(), err)
+			if tt.pull {
+				wrapped = fmt.Errorf("download chart %s %s: %w", versions[0].Name, versions[0].Version, err)
+			}
+			checkWrappedOnce(t, wrapped)
 		})
 	}
+}
+
+// checkWrappedOnce fails when a context clause of err's message appears
+// twice, e.g. "download chart x 1.0: download chart x 1.0 from ...":
+// no clause repeats another, or starts with the same three words.
+func checkWrappedOnce(t *testing.T, err error) {
+	t.Helper()
+	clauses := strings.Split(err.Error(), ": ")
+	for i, a := range clauses {
+		for _, b := range clauses[i+1:] {
+			if a == b || strings.HasPrefix(b, a+" ") || strings.HasPrefix(a, b+" ") || sameStart(a, b, 3) {
+				t.Errorf("error %q repeats the context %q", err, a)
+			}
+		}
+	}
+}
+
+func sameStart(a, b string, n int) bool {
+	wa, wb := strings.Fields(a), strings.Fields(b)
+	return len(wa) >= n && len(wb) >= n && slices.Equal(wa[:n], wb[:n])
 }
 
 func TestHTTPErrorsAreClassified(t *testing.T) {
