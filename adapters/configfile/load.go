@@ -127,6 +127,7 @@ func Parse(data []byte, root string, opts Options) (*config.Config, error) {
 }
 
 func parse(data []byte, root string, opts Options, stdin bool) (*config.Config, error) {
+	raw := data
 	if !opts.NoEnvSubst {
 		lookup := opts.LookupEnv
 		if lookup == nil {
@@ -137,7 +138,7 @@ func parse(data []byte, root string, opts Options, stdin bool) (*config.Config, 
 			return nil, err
 		}
 	}
-	doc, err := parseYAML(data)
+	doc, err := parseYAML(raw, data)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"strconv"
 	"strings"
 
 	yamlv2 "go.yaml.in/yaml/v2"
@@ -14,18 +15,21 @@ import (
 
 // parseYAML converts one YAML document into the generic tree config.Decode
 // reads. Syntax errors and duplicate keys report their line; several
-// documents, or none, are errors.
-func parseYAML(data []byte) (any, error) {
+// documents, or none, are errors. raw is the config as written, before
+// ${VAR} substitution turned it into data: a syntax error caused by an
+// unquoted value that starts with a YAML indicator gets a hint to quote it,
+// written from raw so that it never shows a substituted value.
+func parseYAML(raw, data []byte) (any, error) {
 	docs, err := countDocuments(data)
 	if err != nil {
-		return nil, err
+		return nil, withQuoteHint(raw, data, err)
 	}
 	if docs > 1 {
 		return nil, fmt.Errorf("the file holds %d YAML documents; a config is a single document (remove the --- separators)", docs)
 	}
 	j, err := yaml.YAMLToJSONStrict(data)
 	if err != nil {
-		return nil, yamlError(err)
+		return nil, withQuoteHint(raw, data, yamlError(err))
 	}
 	doc, err := decodeJSON(j)
 	if err != nil {
@@ -73,4 +77,79 @@ func yamlError(err error) error {
 		}
 	}
 	return fmt.Errorf("invalid YAML: %s", strings.Join(parts, "; "))
+}
+
+// yamlIndicators are the characters that cannot start a plain (unquoted)
+// YAML scalar: '>' and '|' start block scalars, '*' an alias, '&' an anchor,
+// '!' a tag, '%' a directive, '@' and '`' are reserved.
+const yamlIndicators = ">|*&!%@`"
+
+var errorLine = regexp.MustCompile(`\bline (\d+)\b`)
+
+// withQuoteHint adds "; quote the value: key: \"value\"" to a YAML syntax
+// error whose line holds a value that starts with a YAML indicator, the
+// usual cause being an unquoted version constraint (semver: >=1.0.0). The
+// value is checked in data, the text the parser saw, and the hint is written
+// from the same line of raw, the text as written: where ${VAR} substitution
+// produced the value, the hint quotes the ${VAR} reference and never shows
+// the substituted value.
+func withQuoteHint(raw, data []byte, err error) error {
+	hint := quoteHint(raw, data, err.Error())
+	if hint == "" {
+		return err
+	}
+	return fmt.Errorf("%w; quote the value: %s", err, hint)
+}
+
+// quoteHint returns the quoted form of the value on the line msg names, or
+// "" when that value does not start with a YAML indicator.
+func quoteHint(raw, data []byte, msg string) string {
+	m := errorLine.FindStringSubmatch(msg)
+	if m == nil {
+		return ""
+	}
+	n, err := strconv.Atoi(m[1])
+	if err != nil || n < 1 {
+		return ""
+	}
+	parsed, written := strings.Split(string(data), "\n"), strings.Split(string(raw), "\n")
+	if len(parsed) != len(written) || n > len(parsed) {
+		// Substitution added lines: the line numbers of the two texts no
+		// longer match.
+		return ""
+	}
+	_, value, ok := lineValue(parsed[n-1])
+	if !ok || !strings.ContainsRune(yamlIndicators, rune(value[0])) {
+		return ""
+	}
+	key, value, ok := lineValue(written[n-1])
+	if !ok {
+		return ""
+	}
+	if key == "" {
+		return strconv.Quote(value)
+	}
+	return key + ": " + strconv.Quote(value)
+}
+
+// lineValue splits one line of block YAML into its key (empty for a
+// sequence item) and its unquoted value, without a trailing comment; ok is
+// false when the line holds no such value.
+func lineValue(line string) (key, value string, ok bool) {
+	s := strings.TrimSpace(strings.TrimSuffix(line, "\r"))
+	for s == "-" || strings.HasPrefix(s, "- ") {
+		s = strings.TrimSpace(s[1:])
+	}
+	if k, v, found := strings.Cut(s, ": "); found && !strings.ContainsAny(k[:min(len(k), 1)], `"'`) {
+		key, s = strings.TrimSpace(k), strings.TrimSpace(v)
+	}
+	if strings.HasPrefix(s, "#") {
+		s = ""
+	} else if i := strings.Index(s, " #"); i >= 0 {
+		s = strings.TrimSpace(s[:i])
+	}
+	if s == "" || s[0] == '"' || s[0] == '\'' || strings.HasSuffix(s, ":") && key == "" {
+		return "", "", false
+	}
+	return key, s, true
 }
