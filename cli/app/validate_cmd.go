@@ -8,8 +8,8 @@ import (
 )
 
 type validateCmd struct {
-	Config    string `arg:"" optional:"" name:"config" help:"Config file, or - for stdin (default $$FLUX_MIRROR_CONFIG)." predictor:"file"`
-	HostsOnly bool   `name:"hosts-only" help:"Validate the config as login and secret read it, where artifacts and charts are optional."`
+	Config    []string `arg:"" optional:"" name:"config" help:"Config files, or - for stdin (default $$FLUX_MIRROR_CONFIG); each is validated and reported on its own." predictor:"file"`
+	HostsOnly bool     `name:"hosts-only" help:"Validate the config as login and secret read it, where artifacts and charts are optional."`
 }
 
 func (c *validateCmd) Help() string {
@@ -17,7 +17,32 @@ func (c *validateCmd) Help() string {
 }
 
 func (c *validateCmd) Run(ctx context.Context, e *env, g *Globals) error {
-	path, err := e.resolveConfigPath(c.Config, "")
+	if len(c.Config) <= 1 {
+		var arg string
+		if len(c.Config) == 1 {
+			arg = c.Config[0]
+		}
+		return c.validate(ctx, e, g, arg)
+	}
+	// Several files, like a linter: each file gets its result, and the
+	// exit code is 1 if any failed.
+	failed := 0
+	for _, path := range c.Config {
+		if err := c.validate(ctx, e, g, path); err != nil {
+			printError(e.Stderr, err)
+			failed++
+		}
+	}
+	if failed > 0 {
+		return &exitError{code: 1, err: fmt.Errorf("%d of %d configs are invalid", failed, len(c.Config))}
+	}
+	return nil
+}
+
+// validate checks one config (arg, else $FLUX_MIRROR_CONFIG) and prints its
+// summary line.
+func (c *validateCmd) validate(ctx context.Context, e *env, g *Globals, arg string) error {
+	path, err := e.resolveConfigPath(arg, "")
 	if err != nil {
 		return err
 	}
