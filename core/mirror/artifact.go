@@ -70,47 +70,39 @@ func (r *run) runTagJob(ctx context.Context, ent *artifactEntry, p *plannedTag, 
 	return nil
 }
 
-// syncTag decides and carries out what happens to the tag itself.
+// syncTag looks at the destination tag, decides (decide), and copies,
+// overwrites, or leaves it alone.
 func (r *run) syncTag(ctx context.Context, ent *artifactEntry, p *plannedTag, js *tagJob) error {
 	src, dst, want := ent.src, ent.dst, p.desc
 	dref := dst.String() + ":" + p.tag
 	have, err := r.headManifest(ctx, dst, p.tag)
+	s := seen{state: destMissing, wrote: js.writing}
 	switch {
-	case err == nil && have.Digest == want.Digest && js.writing != "":
-		r.objects.mark(objectKey(dst, want.Digest))
-		r.log.Info("tag found written by an earlier attempt of this job", "ref", dref, "digest", want.Digest)
-		js.status = js.writing
-		return nil
 	case err == nil && have.Digest == want.Digest:
+		s.state = destSame
 		r.objects.mark(objectKey(dst, want.Digest))
-		r.log.Debug("tag up to date", "ref", dref, "digest", want.Digest)
-		js.status, js.reason = report.StatusSkipped, report.ReasonUpToDate
-		return nil
-	case err == nil && !ent.overwrite:
-		r.log.Warn("destination tag drifted from source; left alone (set overwrite to replace it)",
-			"ref", dref, "source", src.String()+":"+p.tag, "sourceDigest", want.Digest, "destinationDigest", have.Digest)
-		js.status = report.StatusDrifted
-		return nil
-	case err == nil && r.opts.DryRun:
-		js.status = report.StatusWouldOverwrite
-		return nil
 	case err == nil:
-		r.log.Info("overwriting drifted destination tag", "ref", dref, "sourceDigest", want.Digest, "destinationDigest", have.Digest)
-		if err := r.copyTagged(ctx, src, dst, p.tag, want, func() { js.writing = report.StatusOverwritten }); err != nil {
-			return err
-		}
-		js.status = report.StatusOverwritten
-		return nil
+		s.state = destDiffers
 	case !errors.Is(err, core.ErrNotFound):
 		return withContext("check destination "+dref, err)
-	case r.opts.DryRun:
-		js.status = report.StatusWouldCopy
-		return nil
-	default:
-		if err := r.copyTagged(ctx, src, dst, p.tag, want, func() { js.writing = report.StatusCopied }); err != nil {
+	}
+	d := decide(objectTag, s, ent.overwrite, r.opts.DryRun)
+	switch {
+	case d.act == actLeave && s.state == destSame && s.wrote != "":
+		r.log.Info("tag found written by an earlier attempt of this job", "ref", dref, "digest", want.Digest)
+	case d.act == actLeave && s.state == destSame:
+		r.log.Debug("tag up to date", "ref", dref, "digest", want.Digest)
+	case d.status == report.StatusDrifted:
+		r.log.Warn("destination tag drifted from source; left alone (set overwrite to replace it)",
+			"ref", dref, "source", src.String()+":"+p.tag, "sourceDigest", want.Digest, "destinationDigest", have.Digest)
+	case d.act == actOverwrite:
+		r.log.Info("overwriting drifted destination tag", "ref", dref, "sourceDigest", want.Digest, "destinationDigest", have.Digest)
+	}
+	if d.act == actCopy || d.act == actOverwrite {
+		if err := r.copyTagged(ctx, src, dst, p.tag, want, func() { js.writing = d.status }); err != nil {
 			return err
 		}
-		js.status = report.StatusCopied
-		return nil
 	}
+	js.status, js.reason = d.status, d.reason
+	return nil
 }

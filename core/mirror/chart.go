@@ -216,6 +216,8 @@ func (r *run) download(ctx context.Context, ent *chartEntry, cv ChartVersion, js
 	return nil
 }
 
+// runChartJob looks at the destination, decides (decide), and publishes
+// the chart or leaves the destination alone.
 func (r *run) runChartJob(ctx context.Context, ent *chartEntry, cv ChartVersion, js *chartJob) error {
 	if js.status != "" {
 		return nil
@@ -226,59 +228,46 @@ func (r *run) runChartJob(ctx context.Context, ent *chartEntry, cv ChartVersion,
 	if err != nil && !errors.Is(err, core.ErrNotFound) {
 		return withContext("check destination "+dref, err)
 	}
-	if err != nil { // missing
-		if js.digest == "" { // for the report: the index has no digest
-			if err := r.download(ctx, ent, cv, js); err != nil {
-				return err
-			}
+	s := seen{state: destMissing, wrote: js.writing}
+	var layer string
+	if err == nil {
+		var isChart bool
+		layer, isChart = chartLayer(body)
+		s.state = destForeign
+		if isChart {
+			s.state = destDiffers
 		}
-		if r.opts.DryRun {
-			js.status = report.StatusWouldCopy
-			return nil
-		}
-		if err := r.pushChart(ctx, ent, cv, js, tag, report.StatusCopied); err != nil {
+	}
+	// The report gives the tarball digest, and a chart is compared by it:
+	// without one from the index, the chart is downloaded to hash it.
+	if js.digest == "" && s.state != destForeign {
+		if err := r.download(ctx, ent, cv, js); err != nil {
 			return err
 		}
-		js.status = report.StatusCopied
-		return nil
 	}
-
-	layer, isChart := chartLayer(body)
-	if !isChart && !ent.overwrite {
+	if s.state == destDiffers && layer == js.digest {
+		s.state = destSame
+	}
+	d := decide(objectTag, s, ent.overwrite, r.opts.DryRun)
+	switch {
+	case d.act == actRefuse:
 		return retry.Permanent(fmt.Errorf("destination %s exists and is not a Helm chart (its config media type is not %s); set overwrite: true to replace it", dref, oci.MediaTypeHelmConfig))
+	case d.act == actLeave && s.state == destSame && s.wrote != "":
+		r.log.Info("chart found written by an earlier attempt of this job", "ref", dref, "digest", js.digest)
+	case d.act == actLeave && s.state == destSame:
+		r.log.Debug("chart up to date", "ref", dref, "digest", js.digest)
+	case d.status == report.StatusDrifted:
+		r.log.Warn("destination chart drifted from source; left alone (set overwrite to replace it)",
+			"ref", dref, "sourceDigest", js.digest, "destinationLayerDigest", layer)
+	case d.act == actOverwrite:
+		r.log.Info("overwriting destination chart", "ref", dref, "sourceDigest", js.digest)
 	}
-	if isChart {
-		if js.digest == "" {
-			if err := r.download(ctx, ent, cv, js); err != nil {
-				return err
-			}
-		}
-		if layer == js.digest && js.writing != "" {
-			r.log.Info("chart found written by an earlier attempt of this job", "ref", dref, "digest", js.digest)
-			js.status = js.writing
-			return nil
-		}
-		if layer == js.digest {
-			r.log.Debug("chart up to date", "ref", dref, "digest", js.digest)
-			js.status, js.reason = report.StatusSkipped, report.ReasonUpToDate
-			return nil
-		}
-		if !ent.overwrite {
-			r.log.Warn("destination chart drifted from source; left alone (set overwrite to replace it)",
-				"ref", dref, "sourceDigest", js.digest, "destinationLayerDigest", layer)
-			js.status = report.StatusDrifted
-			return nil
+	if d.act == actCopy || d.act == actOverwrite {
+		if err := r.pushChart(ctx, ent, cv, js, tag, d.status); err != nil {
+			return err
 		}
 	}
-	if r.opts.DryRun {
-		js.status = report.StatusWouldOverwrite
-		return nil
-	}
-	r.log.Info("overwriting destination chart", "ref", dref, "sourceDigest", js.digest)
-	if err := r.pushChart(ctx, ent, cv, js, tag, report.StatusOverwritten); err != nil {
-		return err
-	}
-	js.status = report.StatusOverwritten
+	js.status, js.reason = d.status, d.reason
 	return nil
 }
 

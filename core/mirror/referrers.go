@@ -157,47 +157,47 @@ func (r *run) syncSubjectReferrers(ctx context.Context, ent *artifactEntry, j *r
 		for _, k := range todo {
 			n := j.nodes[k]
 			typ := j.types[k]
-			if present[n.desc.Digest] {
-				r.objects.mark(objectKey(dst, n.desc.Digest))
-				j.status[k], j.reason[k] = report.StatusSkipped, report.ReasonUpToDate
-				continue
-			}
 			var foreign []string
 			for _, d := range listed {
 				if typ != "" && artifactType(d) == typ && !sourceSet[d.Digest] {
 					foreign = append(foreign, d.Digest)
 				}
 			}
+			var st seen
 			switch {
-			case len(foreign) > 0 && !ent.overwrite:
+			case present[n.desc.Digest]:
+				st.state = destSame
+				r.objects.mark(objectKey(dst, n.desc.Digest))
+			case len(foreign) > 0:
+				st.state = destDiffers
+			}
+			d := decide(objectReferrer, st, ent.overwrite, r.opts.DryRun)
+			if d.status == report.StatusSkipped && d.reason == report.ReasonReferrerDiffers {
 				r.log.Warn("destination has another referrer of this type; source referrer skipped (set overwrite to replace it)",
 					"subject", refString(dst, subject), "artifactType", typ, "sourceDigest", n.desc.Digest, "destinationDigests", foreign)
-				j.status[k], j.reason[k] = report.StatusSkipped, report.ReasonReferrerDiffers
-			case r.opts.DryRun && len(foreign) > 0:
-				j.status[k] = report.StatusWouldOverwrite
-			case r.opts.DryRun:
-				j.status[k] = report.StatusWouldCopy
-			default:
-				m, err := r.ensureManifest(ctx, newTransfers(), src, dst, n.desc)
-				if err != nil {
-					j.failedAt = k
-					return fmt.Errorf("referrer %s (%s): %w", n.desc.Digest, typ, err)
-				}
-				fd := fallbackDescriptor(n.desc)
-				if m != nil { // the manifest itself is the authority on its type
-					if t := manifestArtifactType(*m); t != "" {
-						typ, fd.ArtifactType, j.types[k] = t, t, t
-					}
-					fd.Annotations = m.Annotations
-				}
-				j.status[k] = report.StatusCopied
-				if len(foreign) > 0 {
-					j.status[k] = report.StatusOverwritten
-					j.remove[subject] = append(j.remove[subject], foreign...)
-				}
-				j.add[subject] = append(j.add[subject], fd)
-				r.log.Info("referrer copied", "subject", refString(dst, subject), "digest", n.desc.Digest, "artifactType", typ)
 			}
+			if d.act != actCopy && d.act != actOverwrite {
+				j.status[k], j.reason[k] = d.status, d.reason
+				continue
+			}
+			m, err := r.ensureManifest(ctx, newTransfers(), src, dst, n.desc)
+			if err != nil {
+				j.failedAt = k
+				return fmt.Errorf("referrer %s (%s): %w", n.desc.Digest, typ, err)
+			}
+			fd := fallbackDescriptor(n.desc)
+			if m != nil { // the manifest itself is the authority on its type
+				if t := manifestArtifactType(*m); t != "" {
+					typ, fd.ArtifactType, j.types[k] = t, t, t
+				}
+				fd.Annotations = m.Annotations
+			}
+			j.status[k], j.reason[k] = d.status, d.reason
+			if d.act == actOverwrite {
+				j.remove[subject] = append(j.remove[subject], foreign...)
+			}
+			j.add[subject] = append(j.add[subject], fd)
+			r.log.Info("referrer copied", "subject", refString(dst, subject), "digest", n.desc.Digest, "artifactType", typ)
 		}
 	}
 	if len(j.add[subject]) == 0 {
