@@ -3,18 +3,19 @@ module github.com/fluxcd/flux-mirror/bench
 go 1.26.0
 
 replace (
+	github.com/fluxcd/flux-mirror/adapters/helmrepo => ../adapters/helmrepo
 	github.com/fluxcd/flux-mirror/adapters/registry => ../adapters/registry
 	github.com/fluxcd/flux-mirror/core => ../core
 )
 
 require (
+	github.com/fluxcd/flux-mirror/adapters/helmrepo v0.0.0-00010101000000-000000000000
 	github.com/fluxcd/flux-mirror/adapters/registry v0.0.0-00010101000000-000000000000
 	github.com/fluxcd/flux-mirror/core v0.0.0-00010101000000-000000000000
 	github.com/google/go-containerregistry v0.22.1
 )
 
 require (
-	github.com/AdaLogics/go-fuzz-headers v0.0.0-20240806141605-e8a1dd7889d6 // indirect
 	github.com/Masterminds/semver/v3 v3.5.0 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cenkalti/backoff/v5 v5.0.3 // indirect
@@ -39,6 +40,7 @@ require (
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
 	github.com/opencontainers/go-digest v1.0.0 // indirect
 	github.com/opencontainers/image-spec v1.1.1 // indirect
+	github.com/pkg/errors v0.9.1 // indirect
 	github.com/prometheus/client_golang v1.24.0 // indirect
 	github.com/prometheus/client_model v0.6.2 // indirect
 	github.com/prometheus/common v0.70.0 // indirect
@@ -82,4 +84,6 @@ require (
 	google.golang.org/grpc v1.85.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 	gotest.tools/v3 v3.5.2 // indirect
+	helm.sh/helm/v3 v3.22.0 // indirect
+	sigs.k8s.io/yaml v1.6.0 // indirect
 )
