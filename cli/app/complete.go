@@ -3,6 +3,7 @@ package app
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/alecthomas/kong"
@@ -155,9 +156,10 @@ func completeFlags(node *kong.Node, prefix string) []string {
 	var cands []string
 	for _, group := range node.AllFlags(true) {
 		for _, f := range group {
-			name := "--" + f.Name
-			if strings.HasPrefix(name, prefix) {
-				cands = append(cands, name+"\t"+firstSentence(f.Help))
+			for _, long := range append([]string{f.Name}, f.Aliases...) {
+				if name := "--" + long; strings.HasPrefix(name, prefix) {
+					cands = append(cands, name+"\t"+firstSentence(f.Help))
+				}
 			}
 			if f.Short != 0 && prefix == "-" {
 				cands = append(cands, "-"+string(f.Short)+"\t"+firstSentence(f.Help))
@@ -172,7 +174,7 @@ func findFlag(node *kong.Node, word string) *kong.Flag {
 	short := !strings.HasPrefix(word, "--")
 	for _, group := range node.AllFlags(false) {
 		for _, f := range group {
-			if !short && f.Name == name {
+			if !short && (f.Name == name || slices.Contains(f.Aliases, name)) {
 				return f
 			}
 			if short && len(name) == 1 && f.Short == rune(name[0]) {

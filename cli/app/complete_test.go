@@ -19,6 +19,7 @@ func TestCompleteNoDesc(t *testing.T) {
 		{name: "flags", words: []string{"sync", "--dr"}, want: []string{"--drift-exit-code", "--dry-run"}},
 		{name: "enum value", words: []string{"sync", "-o", ""}, want: []string{"text", "yaml", "json"}},
 		{name: "file argument", words: []string{"sync", ""}},
+		{name: "flag alias", words: []string{"keygen", "--out"}, want: []string{"--output", "--output-dir"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -49,5 +50,16 @@ func TestCompleteNoDesc(t *testing.T) {
 				t.Errorf("candidates %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestCompleteFlagAliasValue: a value after a flag's alias completes like
+// one after its name (keygen --output-dir: directories).
+func TestCompleteFlagAliasValue(t *testing.T) {
+	for _, flag := range []string{"-o", "--output", "--output-dir"} {
+		res := run(t, runOpts{}, "__complete", "keygen", flag, "")
+		if res.code != 0 || res.stdout != ":16\n" {
+			t.Errorf("%s: exit %d, %q, want directive 16 (directories)", flag, res.code, res.stdout)
+		}
 	}
 }
