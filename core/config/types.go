@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/fluxcd/flux-mirror/core/selection"
 )
 
 // APIVersion and Kind identify a Config document.
@@ -42,18 +44,18 @@ type Artifact struct {
 	Overwrite bool `json:"overwrite,omitempty"`
 }
 
-// SortBy names a tag sort strategy.
-type SortBy string
+// SortBy names a tag sort strategy; package selection owns the strategies.
+type SortBy = selection.SortBy
 
 // The sort strategies of a Selector.
 const (
-	SortSemver       SortBy = "semver"
-	SortAlphabetical SortBy = "alphabetical"
-	SortNumerical    SortBy = "numerical"
+	SortSemver       = selection.SortSemver
+	SortAlphabetical = selection.SortAlphabetical
+	SortNumerical    = selection.SortNumerical
 )
 
 // SortStrategies lists the valid SortBy values in documentation order.
-var SortStrategies = []SortBy{SortSemver, SortAlphabetical, SortNumerical}
+var SortStrategies = selection.SortStrategies
 
 // Selector is the tag selection pipeline: regex prefilter, semver range
 // filter, sort (highest first) and limit.
@@ -260,4 +262,13 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	}
 	d.Duration = v
 	return nil
+}
+
+// Selection returns the selector as package selection takes it.
+func (s Selector) Selection() selection.Selector {
+	out := selection.Selector{Semver: s.Semver, SortBy: s.SortBy, Limit: s.Limit}
+	if s.Regex != nil {
+		out.Regex = &selection.Regex{Pattern: s.Regex.Pattern, Extract: s.Regex.Extract}
+	}
+	return out
 }

@@ -7,12 +7,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
-
-	"github.com/Masterminds/semver/v3"
 
 	"github.com/fluxcd/flux-mirror/core/oci"
+	"github.com/fluxcd/flux-mirror/core/selection"
 )
 
 // Purpose says which command a Config is validated for.
@@ -213,120 +210,12 @@ func validPort(h string) bool {
 	return err == nil && n >= 1 && n <= 65535 && p[0] != '0' && p[0] != '+'
 }
 
+// validateSelector reports the problems selection.Check finds, under the
+// selector's path: the selector rules live in package selection alone.
 func validateSelector(l *errorList, f field, s Selector) {
-	if s.Regex != nil {
-		validateRegex(l, f.child("regex"), *s.Regex)
+	for _, e := range selection.Check(s.Selection()) {
+		l.add(f.child(e.Field).path, f.host, "%s", e.Message)
 	}
-	if s.Semver != "" {
-		if _, err := semver.NewConstraint(s.Semver); err != nil {
-			l.add(f.child("semver").path, f.host, "%q is not a valid semver range (e.g. \"6.x\" or \">=2.7.0 <3.0.0\"): %v", s.Semver, err)
-		}
-	}
-	if s.SortBy != "" && !slices.Contains(SortStrategies, s.SortBy) {
-		names := make([]string, len(SortStrategies))
-		for i, v := range SortStrategies {
-			names[i] = string(v)
-		}
-		l.add(f.child("sortBy").path, f.host, "%q must be one of %s", s.SortBy, strings.Join(names, ", "))
-	}
-	if s.Limit != nil && *s.Limit < 0 {
-		l.add(f.child("limit").path, f.host, "must be >= 0 (0 mirrors every matching tag), got %d", *s.Limit)
-	}
-}
-
-func validateRegex(l *errorList, f field, r Regex) {
-	if r.Pattern == "" {
-		l.add(f.child("pattern").path, f.host, "is required; tags that do not match the Go regular expression are dropped")
-		return
-	}
-	re, err := regexp.Compile(r.Pattern)
-	if err != nil {
-		l.add(f.child("pattern").path, f.host, "%q is not a valid Go regular expression: %v", r.Pattern, err)
-		return
-	}
-	if r.Extract == "" {
-		return
-	}
-	refs := templateRefs(r.Extract)
-	if len(refs) == 0 {
-		l.add(f.child("extract").path, f.host, "%q references no capture group; use $name with a named group of pattern, e.g. $version", r.Extract)
-		return
-	}
-	var named []string
-	for _, n := range re.SubexpNames() {
-		if n != "" {
-			named = append(named, n)
-		}
-	}
-	for _, ref := range refs {
-		if n, err := strconv.Atoi(ref); err == nil && (ref == "0" || ref[0] != '0') {
-			if n > re.NumSubexp() {
-				l.add(f.child("extract").path, f.host, "$%s refers to capture group %d but pattern has %d", ref, n, re.NumSubexp())
-			}
-			continue
-		}
-		if !slices.Contains(named, ref) {
-			if len(named) == 0 {
-				l.add(f.child("extract").path, f.host, "$%s names no capture group: pattern has no named groups (add one, e.g. (?P<%s>...))", ref, ref)
-			} else {
-				l.add(f.child("extract").path, f.host, "$%s names no capture group of pattern (named groups: %s)", ref, strings.Join(named, ", "))
-			}
-		}
-	}
-}
-
-// templateRefs returns the group references ($name, ${name}, $1) of a
-// regexp.Expand template, parsed exactly as Expand parses them: "$$" is a
-// literal dollar and a malformed reference is literal text.
-func templateRefs(t string) []string {
-	var refs []string
-	for i := 0; i < len(t); {
-		if t[i] != '$' {
-			i++
-			continue
-		}
-		if i+1 < len(t) && t[i+1] == '$' {
-			i += 2
-			continue
-		}
-		name, n := expandName(t[i+1:])
-		if n == 0 {
-			i++
-			continue
-		}
-		refs = append(refs, name)
-		i += 1 + n
-	}
-	return refs
-}
-
-// expandName mirrors regexp's template name parsing: it returns the name and
-// how many bytes of s it used, or 0 if s does not start with a reference.
-func expandName(s string) (string, int) {
-	brace := strings.HasPrefix(s, "{")
-	start := 0
-	if brace {
-		start = 1
-	}
-	i := start
-	for i < len(s) {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '_' {
-			break
-		}
-		i += size
-	}
-	if i == start {
-		return "", 0
-	}
-	name := s[start:i]
-	if brace {
-		if i >= len(s) || s[i] != '}' {
-			return "", 0
-		}
-		i++
-	}
-	return name, i
 }
 
 func validateVerify(l *errorList, f field, v Verify) {
@@ -394,13 +283,8 @@ func validateChart(l *errorList, f field, c Chart, claim func(field, string)) {
 		l.add(f.child("source").path, f.host, "%q must not have a query or fragment; it is the base URL of the repository's index.yaml", c.Source)
 	}
 	validateChartDestination(l, f, c, nameOK, claim)
-	if c.Version != "" {
-		if _, err := semver.NewConstraint(c.Version); err != nil {
-			l.add(f.child("version").path, f.host, "%q is not a valid semver range (e.g. \"6.x\" or \">=2.7.0 <3.0.0\"): %v", c.Version, err)
-		}
-	}
-	if c.Limit != nil && *c.Limit < 0 {
-		l.add(f.child("limit").path, f.host, "must be >= 0 (0 mirrors every matching version), got %d", *c.Limit)
+	for _, e := range selection.CheckVersions(c.Version, c.Limit) {
+		l.add(f.child(e.Field).path, f.host, "%s", e.Message)
 	}
 }
 

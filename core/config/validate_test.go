@@ -621,26 +621,3 @@ func TestPurposeString(t *testing.T) {
 		}
 	}
 }
-
-func TestTemplateRefs(t *testing.T) {
-	t.Parallel()
-	tests := map[string][]string{
-		"$version":         {"version"},
-		"${version}.x":     {"version"},
-		"$$version":        nil,
-		"$1-$2":            {"1", "2"},
-		"v$":               nil,
-		"${unclosed":       nil,
-		"$ts$$":            {"ts"},
-		"${a}${b}$c":       {"a", "b", "c"},
-		"${}":              nil,
-		"$-x":              nil,
-		"prefix-$name_1-x": {"name_1"},
-	}
-	for in, want := range tests {
-		got := templateRefs(in)
-		if strings.Join(got, ",") != strings.Join(want, ",") {
-			t.Errorf("templateRefs(%q): got %q, want %q", in, got, want)
-		}
-	}
-}

@@ -79,7 +79,7 @@ func (r *run) listArtifact(ctx context.Context, ent *artifactEntry) {
 		r.failEntry(ent.index, errors.New("selector is required"))
 		return
 	}
-	policy, err := selection.NewPolicy(*a.Selector)
+	policy, err := selection.NewPolicy(a.Selector.Selection())
 	if err != nil {
 		r.failEntry(ent.index, err)
 		return

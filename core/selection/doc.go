@@ -7,6 +7,17 @@
 // that always orders highest first, and a limit. The output always holds the
 // original tags, never the extracted keys.
 //
+// # Rules
+//
+// The package owns the selector (Selector) and its rules: Check reports
+// every problem of a selector with its field path relative to the selector
+// ("regex.extract") and one message, and CheckVersions does the same for a
+// chart's version range and limit. Config validation shows these under its
+// own paths (artifacts[0].selector.regex.extract); NewPolicy and
+// ApplyVersions refuse exactly what they report. An extract template must
+// reference at least one capture group of the pattern: a template without
+// a reference would give every tag the same key.
+//
 // # Comparison keys
 //
 // Without .regex.extract, a tag's comparison key is the tag itself. With it,

@@ -3,14 +3,13 @@ package selection_test
 import (
 	"fmt"
 
-	"github.com/fluxcd/flux-mirror/core/config"
 	"github.com/fluxcd/flux-mirror/core/selection"
 )
 
 func ExampleSelect() {
 	limit := 2
-	p, err := selection.NewPolicy(config.Selector{
-		Regex:  &config.Regex{Pattern: `^v(?P<version>.+)-alpine$`, Extract: "$version"},
+	p, err := selection.NewPolicy(selection.Selector{
+		Regex:  &selection.Regex{Pattern: `^v(?P<version>.+)-alpine$`, Extract: "$version"},
 		Semver: "6.x",
 		Limit:  &limit,
 	})

@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/fluxcd/flux-mirror/core/config"
 )
 
 // FuzzSelect checks the invariants of Select on arbitrary tags and
@@ -23,9 +21,9 @@ func FuzzSelect(f *testing.F) {
 	f.Add("1.0.0+a\n1.0.0+b\nv1\n1.0", "", "", ">=1.0.0-0", "semver", -1)
 	f.Add("v1.2.3-x\nv1.2.3-y", `^v(\d+)\.(\d+)`, "${1}.$2", "*", "alphabetical", 3)
 	f.Fuzz(func(t *testing.T, tagList, pattern, extract, semverRange, sortBy string, limit int) {
-		sel := config.Selector{Semver: semverRange, SortBy: config.SortBy(sortBy)}
+		sel := Selector{Semver: semverRange, SortBy: SortBy(sortBy)}
 		if pattern != "" || extract != "" {
-			sel.Regex = &config.Regex{Pattern: pattern, Extract: extract}
+			sel.Regex = &Regex{Pattern: pattern, Extract: extract}
 		}
 		if limit >= 0 {
 			sel.Limit = &limit

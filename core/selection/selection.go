@@ -1,15 +1,11 @@
 package selection
 
 import (
-	"fmt"
 	"regexp"
 	"slices"
 	"strings"
-	"unicode"
 
 	"github.com/Masterminds/semver/v3"
-
-	"github.com/fluxcd/flux-mirror/core/config"
 )
 
 // DefaultLimit is the number of tags or versions selected when no limit is
@@ -27,161 +23,33 @@ type Policy struct {
 	extract    string
 	hasExtract bool
 	constraint *semver.Constraints
-	sortBy     config.SortBy
+	sortBy     SortBy
 	limit      int // 0: no cap
 }
 
-// NewPolicy compiles a Config selector: its regular expression, extract
-// template and semver range are checked and compiled once. Errors name the
-// offending field (e.g. "selector.semver") and say how to fix it.
-func NewPolicy(s config.Selector) (Policy, error) {
-	return newPolicy(s, "selector")
-}
-
-func newPolicy(s config.Selector, field string) (Policy, error) {
-	p := Policy{sortBy: s.SortBy}
+// NewPolicy compiles a selector: its regular expression, extract template
+// and semver range are compiled once. A selector that Check finds problems
+// in is an error naming every offending field (e.g. "selector.semver: …")
+// and how to fix it.
+func NewPolicy(s Selector) (Policy, error) {
+	if errs := Check(s); len(errs) > 0 {
+		return Policy{}, joinErrors("selector.", errs)
+	}
+	p := Policy{sortBy: s.SortBy, limit: DefaultLimit}
 	if s.Regex != nil {
-		if s.Regex.Pattern == "" {
-			return Policy{}, fmt.Errorf("%s.regex.pattern: must be set when %s.regex is given (a Go regular expression such as '^v\\d+\\.\\d+\\.\\d+$')", field, field)
-		}
-		re, err := regexp.Compile(s.Regex.Pattern)
-		if err != nil {
-			return Policy{}, fmt.Errorf("%s.regex.pattern: %q is not a valid Go regular expression: %w", field, s.Regex.Pattern, err)
-		}
-		p.re = re
-		if s.Regex.Extract != "" {
-			if err := checkTemplate(re, s.Regex.Extract); err != nil {
-				return Policy{}, fmt.Errorf("%s.regex.extract: %w", field, err)
-			}
-			p.extract, p.hasExtract = s.Regex.Extract, true
-		}
+		p.re, _ = compileRegex(*s.Regex)
+		p.extract, p.hasExtract = s.Regex.Extract, s.Regex.Extract != ""
 	}
 	if s.Semver != "" {
-		c, err := semver.NewConstraint(s.Semver)
-		if err != nil {
-			return Policy{}, fmt.Errorf("%s.semver: %q is not a valid semver range (use e.g. \"6.x\", \">=2.7.0 <3.0.0\" or \"*\"): %w", field, s.Semver, err)
-		}
-		p.constraint = c
+		p.constraint, _ = semver.NewConstraint(s.Semver)
 	}
-	switch s.SortBy {
-	case "":
-		p.sortBy = config.SortSemver
-	case config.SortSemver, config.SortAlphabetical, config.SortNumerical:
-	default:
-		return Policy{}, fmt.Errorf("%s.sortBy: %q is not a sort strategy (use one of %s)", field, s.SortBy, strategies())
+	if p.sortBy == "" {
+		p.sortBy = SortSemver
 	}
-	limit, err := checkLimit(s.Limit, field+".limit")
-	if err != nil {
-		return Policy{}, err
+	if s.Limit != nil {
+		p.limit = *s.Limit
 	}
-	p.limit = limit
 	return p, nil
-}
-
-func strategies() string {
-	names := make([]string, len(config.SortStrategies))
-	for i, s := range config.SortStrategies {
-		names[i] = string(s)
-	}
-	return strings.Join(names, ", ")
-}
-
-func checkLimit(limit *int, field string) (int, error) {
-	if limit == nil {
-		return DefaultLimit, nil
-	}
-	if *limit < 0 {
-		return 0, fmt.Errorf("%s: %d is negative (use 0 for no cap, or a positive count)", field, *limit)
-	}
-	return *limit, nil
-}
-
-// checkTemplate reports an extract template that references a capture group
-// the pattern does not have. It parses "$name", "${name}" and "$$" as
-// regexp.Expand does; note that Expand reads "$1x" as the group "1x", so
-// such a reference is reported. The hint suggests $name only: ${name}
-// would be taken by the loader's environment substitution.
-func checkTemplate(re *regexp.Regexp, tmpl string) error {
-	for {
-		_, after, ok := strings.Cut(tmpl, "$")
-		if !ok {
-			return nil
-		}
-		tmpl = after
-		if strings.HasPrefix(tmpl, "$") {
-			tmpl = tmpl[1:]
-			continue
-		}
-		name, rest, ok := templateName(tmpl)
-		if !ok {
-			continue // Expand copies a malformed "$" literally.
-		}
-		tmpl = rest
-		if !hasGroup(re, name) {
-			return fmt.Errorf("$%s references no capture group of the pattern %q (%s; write $name with a named group: a name ends before the first character that is not a letter, digit or _, and $$ is a literal $)", name, re.String(), groupsHint(re))
-		}
-	}
-}
-
-// templateName mirrors regexp's parsing of a name after "$".
-func templateName(s string) (name, rest string, ok bool) {
-	brace := strings.HasPrefix(s, "{")
-	if brace {
-		s = s[1:]
-	}
-	i := strings.IndexFunc(s, func(r rune) bool {
-		return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '_'
-	})
-	if i < 0 {
-		i = len(s)
-	}
-	if i == 0 {
-		return "", "", false
-	}
-	name, rest = s[:i], s[i:]
-	if brace {
-		if !strings.HasPrefix(rest, "}") {
-			return "", "", false
-		}
-		rest = rest[1:]
-	}
-	return name, rest, true
-}
-
-func hasGroup(re *regexp.Regexp, name string) bool {
-	if n, ok := groupNumber(name); ok {
-		return n <= re.NumSubexp()
-	}
-	return name != "" && slices.Contains(re.SubexpNames()[1:], name)
-}
-
-// groupNumber parses a group number as regexp.Expand does: decimal digits
-// without leading zeros, below 1e8.
-func groupNumber(name string) (int, bool) {
-	n := 0
-	for i := 0; i < len(name); i++ {
-		if name[i] < '0' || name[i] > '9' || n >= 1e8 {
-			return 0, false
-		}
-		n = n*10 + int(name[i]-'0')
-	}
-	if name[0] == '0' && len(name) > 1 {
-		return 0, false
-	}
-	return n, true
-}
-
-func groupsHint(re *regexp.Regexp) string {
-	var named []string
-	for _, n := range re.SubexpNames()[1:] {
-		if n != "" {
-			named = append(named, n)
-		}
-	}
-	if len(named) == 0 {
-		return fmt.Sprintf("it has %d unnamed groups and no named group; name one with (?P<name>...)", re.NumSubexp())
-	}
-	return "its named groups are " + strings.Join(named, ", ")
 }
 
 // candidate is a tag that passed the filters, with its parsed key.
@@ -312,7 +180,7 @@ func (p Policy) candidate(tag string) (candidate, bool) {
 			c.key = string(p.re.ExpandString(nil, p.extract, tag, m))
 		}
 	}
-	if p.constraint != nil || p.sort() == config.SortSemver {
+	if p.constraint != nil || p.sort() == SortSemver {
 		v, err := semver.NewVersion(c.key)
 		if err != nil {
 			return candidate{}, false
@@ -322,7 +190,7 @@ func (p Policy) candidate(tag string) (candidate, bool) {
 		}
 		c.ver = v
 	}
-	if p.sort() == config.SortNumerical {
+	if p.sort() == SortNumerical {
 		d, ok := parseDecimal(c.key)
 		if !ok {
 			return candidate{}, false
@@ -332,18 +200,18 @@ func (p Policy) candidate(tag string) (candidate, bool) {
 	return c, true
 }
 
-func (p Policy) sort() config.SortBy {
+func (p Policy) sort() SortBy {
 	if p.sortBy == "" {
-		return config.SortSemver
+		return SortSemver
 	}
 	return p.sortBy
 }
 
 func (p Policy) compare() func(a, b candidate) int {
 	switch p.sort() {
-	case config.SortAlphabetical:
+	case SortAlphabetical:
 		return func(a, b candidate) int { return strings.Compare(a.key, b.key) }
-	case config.SortNumerical:
+	case SortNumerical:
 		return func(a, b candidate) int { return a.num.compare(b.num) }
 	default:
 		return func(a, b candidate) int { return a.ver.Compare(b.ver) }
@@ -368,16 +236,19 @@ func SelectVersions(versions []string, constraint string, limit *int) ([]string,
 // returns them with the counts behind them (Result.FallbackTags is always
 // 0: a chart index lists versions, not tags).
 func ApplyVersions(versions []string, constraint string, limit *int) (Result, error) {
+	if errs := CheckVersions(constraint, limit); len(errs) > 0 {
+		return Result{}, joinErrors("chart ", errs)
+	}
 	if constraint == "" {
 		constraint = DefaultChartVersion
 	}
 	c, err := semver.NewConstraint(constraint)
-	if err != nil {
-		return Result{}, fmt.Errorf("chart version: %q is not a valid semver range (use e.g. \"6.x\", \">=15.0.0 <16.0.0\" or \"*\"): %w", constraint, err)
-	}
-	n, err := checkLimit(limit, "chart limit")
-	if err != nil {
+	if err != nil { // unreachable: CheckVersions compiled it
 		return Result{}, err
 	}
-	return Policy{constraint: c, sortBy: config.SortSemver, limit: n}.apply(versions, false), nil
+	n := DefaultLimit
+	if limit != nil {
+		n = *limit
+	}
+	return Policy{constraint: c, sortBy: SortSemver, limit: n}.apply(versions, false), nil
 }
