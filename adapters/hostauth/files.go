@@ -40,7 +40,7 @@ func (c confinedFiles) open(path string) (*os.File, error) {
 		root = filepath.Dir(path)
 	}
 	rel, err := filepath.Rel(root, path)
-	if err != nil || !filepath.IsLocal(rel) && rel != "." {
+	if err != nil || !filepath.IsLocal(rel) {
 		return nil, retry.Permanent(fmt.Errorf("read %s: it is outside %s; keep the file under it", path, root))
 	}
 	r, err := os.OpenRoot(root)
