@@ -67,7 +67,8 @@ type OmittedProvider struct {
 type Globals struct {
 	Timeout    time.Duration `help:"Time budget of the operation: credential minting for login and secret (default 1m); for sync, the budget of each copy job, all attempts included (default 5m)." placeholder:"DURATION"`
 	NoEnvsubst bool          `name:"no-envsubst" help:"Parse $${VAR} in the config literally instead of substituting environment variables."`
-	Version    versionFlag   `name:"version" help:"Print the version and exit (what the version command prints)."`
+	// ShowVersion is --version; the name Version is the command's.
+	ShowVersion versionFlag `name:"version" help:"Print the version and exit (what the version command prints)."`
 }
 
 // Validate rejects a --timeout that was given but is not positive: its zero
