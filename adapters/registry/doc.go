@@ -10,4 +10,15 @@
 // both directions and never buffered. Per-host settings (Host) choose the
 // credential, TLS configuration and upload chunk size; a host's credential
 // is never sent to another host, including on redirects.
+//
+// A request that moves no byte for Options.IdleTimeout fails with an
+// *IdleError (retryable). Every error starts with the operation and its
+// target ("push blob host/repo@digest: …") and names the registry host;
+// callers add only what the adapter cannot know, such as the side of a
+// copy. Failures no retry fixes are marked so for core/retry: 4xx answers
+// (a *core.HTTPError), a registry that refuses writes
+// (*WriteRefusedError, core.ErrDenied), pagination and redirect loops
+// (core.ErrPaginationLoop, core.ErrRedirectLoop) and malformed Location
+// headers (retry.Permanent). When the content given to PushBlob fails,
+// the error wraps the reader's error, not a failed request.
 package registry

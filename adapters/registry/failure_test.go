@@ -149,7 +149,9 @@ func readBlob(ctx context.Context, c *registry.Client, repo oci.Repository, dige
 func TestIdleTimeout(t *testing.T) {
 	t.Parallel()
 	const blobSize = 256 << 10
-	const uploadSize = 32 << 20 // more than loopback socket buffers hold
+	// More than the send buffer (smallSendBuffers) and the receive buffer
+	// of a connection whose server reads nothing hold.
+	const uploadSize = 1 << 20
 	tests := []struct {
 		name  string
 		match func(*http.Request) bool
@@ -187,14 +189,18 @@ func TestIdleTimeout(t *testing.T) {
 			st := newStall(tc.match, tc.after)
 			s := registrytest.NewDistribution(t, registrytest.WithFilesystem(), registrytest.WithMiddleware(st.middleware))
 			t.Cleanup(st.release)
-			c := clientFor(t, s, func(o *registry.Options, _ *registry.Host) { o.IdleTimeout = testIdle })
+			c := clientFor(t, s, func(o *registry.Options, _ *registry.Host) {
+				o.IdleTimeout = testIdle
+				o.Transport = smallSendBuffers()
+			})
 			repo := repoOf(t, s, "app")
 			blob := registrytest.RandomBytes(t, blobSize)
 			digest := oci.Digest(blob)
 			if !tc.writing {
+				seed := clientFor(t, s) // the default idle timeout: seeding is not under test
 				img := newImage(t)
-				img.push(t, c, repo, "1.0")
-				if err := c.PushBlob(t.Context(), repo, oci.Descriptor{Digest: digest, Size: blobSize}, bytes.NewReader(blob)); err != nil {
+				img.push(t, seed, repo, "1.0")
+				if err := seed.PushBlob(t.Context(), repo, oci.Descriptor{Digest: digest, Size: blobSize}, bytes.NewReader(blob)); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -294,22 +300,26 @@ func (r *pacedReader) Read(p []byte) (int, error) {
 // sits idle longer than the timeout between requests: none is cut.
 func TestIdleTimeoutSparesMovingTransfers(t *testing.T) {
 	t.Parallel()
-	const piece, tick = 32 << 10, testIdle / 6
+	// Longer than testIdle: every request of these transfers (the upload's
+	// POST, the registry's final commit) must answer within it on a
+	// loaded machine; the pauses between pieces stay a tenth of it.
+	const idle = 1 * time.Second
+	const piece, tick = 32 << 10, idle / 10
 	t.Run("slow download", func(t *testing.T) {
 		t.Parallel()
 		s := registrytest.NewDistribution(t, registrytest.WithMiddleware(paced(isBlobGet, piece, tick)))
-		c := clientFor(t, s, func(o *registry.Options, _ *registry.Host) { o.IdleTimeout = testIdle })
+		c := clientFor(t, s, func(o *registry.Options, _ *registry.Host) { o.IdleTimeout = idle })
 		repo := repoOf(t, s, "app")
-		blob := registrytest.RandomBytes(t, 24*piece) // 24 ticks: 4 idle timeouts
+		blob := registrytest.RandomBytes(t, 36*piece) // 36 ticks: 3.6 idle timeouts
 		digest := oci.Digest(blob)
-		if err := c.PushBlob(t.Context(), repo, oci.Descriptor{Digest: digest, Size: int64(len(blob))}, bytes.NewReader(blob)); err != nil {
+		if err := clientFor(t, s).PushBlob(t.Context(), repo, oci.Descriptor{Digest: digest, Size: int64(len(blob))}, bytes.NewReader(blob)); err != nil {
 			t.Fatal(err)
 		}
 		start := time.Now()
 		if err := readBlob(t.Context(), c, repo, digest); err != nil {
 			t.Fatalf("slow download: %v", err)
 		}
-		if d := time.Since(start); d < 3*testIdle {
+		if d := time.Since(start); d < 3*idle {
 			t.Fatalf("the download took %s, not several idle timeouts: the test does not test", d)
 		}
 	})
@@ -317,16 +327,16 @@ func TestIdleTimeoutSparesMovingTransfers(t *testing.T) {
 		t.Parallel()
 		s := registrytest.NewDistribution(t, registrytest.WithFilesystem(), registrytest.WithMiddleware(paced(isUploadPut, piece, tick)))
 		c := clientFor(t, s, func(o *registry.Options, _ *registry.Host) {
-			o.IdleTimeout = testIdle
+			o.IdleTimeout = idle
 			o.Transport = smallSendBuffers()
 		})
 		repo := repoOf(t, s, "app")
-		const size = 48 * piece
+		const size = 36 * piece
 		start := time.Now()
 		if err := c.PushBlob(t.Context(), repo, oci.Descriptor{Digest: patternDigest(t, size, 3), Size: size}, newPatternReader(size, 3)); err != nil {
 			t.Fatalf("slow upload: %v", err)
 		}
-		if d := time.Since(start); d < 3*testIdle {
+		if d := time.Since(start); d < 3*idle {
 			t.Fatalf("the upload took %s, not several idle timeouts: the test does not test", d)
 		}
 	})

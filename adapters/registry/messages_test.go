@@ -162,7 +162,7 @@ func TestPushBlobBlamesItsContent(t *testing.T) {
 		srcRepo, dstRepo := repoOf(t, src, "app"), repoOf(t, dst, "app")
 		blob := registrytest.RandomBytes(t, 256<<10)
 		d := oci.Descriptor{Digest: oci.Digest(blob), Size: int64(len(blob))}
-		if err := c.PushBlob(t.Context(), srcRepo, d, bytes.NewReader(blob)); err != nil {
+		if err := clientFor(t, src).PushBlob(t.Context(), srcRepo, d, bytes.NewReader(blob)); err != nil {
 			t.Fatal(err)
 		}
 		rc, err := c.OpenBlob(t.Context(), srcRepo, d.Digest)
