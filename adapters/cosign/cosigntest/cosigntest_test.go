@@ -279,3 +279,89 @@ func TestAttach(t *testing.T) {
 		})
 	}
 }
+
+// TestAttachLegacy checks the layout of a pushed cosign signature tag: one
+// simple-signing layer per signature whose blob is the payload naming the
+// digest, with the annotations each kind of signature has. The adapter's
+// tests verify their content.
+func TestAttachLegacy(t *testing.T) {
+	t.Parallel()
+	ss := cosigntest.New(t)
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	repo := strings.TrimPrefix(srv.URL, "http://") + "/acme/app"
+	digest, _ := digestOf("legacy")
+
+	tests := []struct {
+		name     string
+		req      cosigntest.LegacyRequest
+		wantCert bool
+		wantLog  bool
+	}{
+		{name: "keyless", req: cosigntest.LegacyRequest{Issuer: issuer, Subject: subject}, wantCert: true, wantLog: true},
+		{name: "key", req: cosigntest.LegacyRequest{Key: true}, wantLog: true},
+		{name: "unlogged", req: cosigntest.LegacyRequest{Issuer: issuer, Subject: subject, NoRekor: true}, wantCert: true},
+	}
+	var sigs []cosigntest.LegacySignature
+	for _, tc := range tests {
+		req := tc.req
+		req.Digest, req.At = digest, time.Now()
+		sigs = append(sigs, ss.SignLegacyRequest(t, req))
+	}
+	cosigntest.AttachLegacy(t, "http://"+repo, digest, sigs)
+
+	ref, err := name.ParseReference(repo+":"+cosigntest.LegacyTag(digest), name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := remote.Image(ref)
+	if err != nil {
+		t.Fatalf("signature tag: %v", err)
+	}
+	m, err := img.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Layers) != len(tests) {
+		t.Fatalf("%d layers, want %d", len(m.Layers), len(tests))
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			l := m.Layers[i]
+			if l.MediaType != cosigntest.SimpleSigningMediaType {
+				t.Errorf("layer media type %s", l.MediaType)
+			}
+			blob, err := img.LayerByDigest(l.Digest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rc, err := blob.Compressed()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rc.Close()
+			if got, err := io.ReadAll(rc); err != nil || string(got) != string(sigs[i].Payload) {
+				t.Errorf("layer blob %q (%v), want the payload %q", got, err, sigs[i].Payload)
+			}
+			if !strings.Contains(string(sigs[i].Payload), `"docker-manifest-digest":"`+digest+`"`) ||
+				!strings.Contains(string(sigs[i].Payload), `"type":"`+cosigntest.SimpleSigningType+`"`) {
+				t.Errorf("payload %s", sigs[i].Payload)
+			}
+			if l.Annotations[cosigntest.AnnotationSignature] != sigs[i].Signature || sigs[i].Signature == "" {
+				t.Error("signature annotation missing")
+			}
+			if has := l.Annotations[cosigntest.AnnotationCertificate] != ""; has != tc.wantCert {
+				t.Errorf("certificate annotation present = %v", has)
+			}
+			if has := l.Annotations[cosigntest.AnnotationChain] != ""; has != tc.wantCert {
+				t.Errorf("chain annotation present = %v", has)
+			}
+			if has := l.Annotations[cosigntest.AnnotationBundle] != ""; has != tc.wantLog {
+				t.Errorf("bundle annotation present = %v", has)
+			}
+			if tc.wantLog && !strings.Contains(l.Annotations[cosigntest.AnnotationBundle], `"SignedEntryTimestamp":"`) {
+				t.Errorf("bundle annotation %s", l.Annotations[cosigntest.AnnotationBundle])
+			}
+		})
+	}
+}

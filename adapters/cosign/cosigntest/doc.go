@@ -17,5 +17,11 @@
 // manifest, the way cosign does, maintaining the referrers tag-schema
 // fallback index on registries without the referrers API.
 //
+// SignLegacy and AttachLegacy do the same for cosign's legacy tag scheme: a
+// simple-signing payload signed by a Fulcio-like certificate (or a key) and
+// logged in the Rekor-like log, pushed as a layer of the manifest tagged
+// sha256-<hex>.sig with the signature, certificate, chain and Rekor bundle
+// annotations cosign v1 and v2 write.
+//
 // Nothing here contacts the network except the registry given to Attach.
 package cosigntest
