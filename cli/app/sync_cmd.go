@@ -11,7 +11,6 @@ import (
 
 	"github.com/fluxcd/flux-mirror/adapters/cosign"
 	"github.com/fluxcd/flux-mirror/adapters/helmrepo"
-	"github.com/fluxcd/flux-mirror/adapters/hostauth"
 	"github.com/fluxcd/flux-mirror/adapters/registry"
 	"github.com/fluxcd/flux-mirror/core/config"
 	"github.com/fluxcd/flux-mirror/core/mirror"
@@ -26,6 +25,7 @@ type syncCmd struct {
 	Overwrite     bool   `help:"Force overwrite: true on every entry: replace destination tags whose digest differs from the source."`
 	DriftExitCode int    `default:"2" help:"Exit code when drift is found and nothing failed (0..255)."`
 	DryRun        bool   `help:"Plan and compare, write nothing; report would-copy and would-overwrite."`
+	FailOnEmpty   bool   `name:"fail-on-empty" help:"Fail an entry (exit 1) whose selector selects no tag, instead of completing it with a warning."`
 	Verbose       bool   `help:"Structured diagnostic log on stderr: every blob pushed or found, manifest digests, retries, referrer fallback-tag updates. No progress display."`
 	NoProgress    bool   `help:"No live progress display; the per-tag lines and the summary still print."`
 	Insecure      bool   `help:"Allow plain HTTP and skip TLS verification for every registry and Helm repository (development only)."`
@@ -42,7 +42,8 @@ signatures, snapshot referrers), then copies on one pool of --concurrency worker
 from the source is reported as drift and left alone unless overwrite is set.
 
 Exit codes: 0 everything copied or skipped as expected; 1 a tag or entry failed, or the config, flags or
-credentials could not be loaded; 2 (or --drift-exit-code) drift and no failure.`
+credentials could not be loaded; 2 (or --drift-exit-code) drift and no failure; 130 or 143 when interrupted by
+SIGINT or SIGTERM (nothing half-written, the report still printed, one line counting the tags not attempted).`
 }
 
 // Validate checks the flags' ranges before anything runs.
@@ -67,38 +68,20 @@ func (c *syncCmd) Run(ctx context.Context, e *env, g *Globals) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := e.loadConfig(path, g, config.PurposeSync)
-	if err != nil {
-		return err
-	}
 	log := slog.New(slog.DiscardHandler)
 	if c.Verbose {
 		log = slog.New(slog.NewTextHandler(e.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-
-	deps, closeDeps, err := e.hostDeps(ctx, cfg, log)
+	// The same load as validate's (openConfig): hosts are set up offline,
+	// and contacted only when an entry uses them.
+	loaded, err := e.openConfig(ctx, path, g, config.PurposeSync, log)
 	if err != nil {
 		return err
 	}
-	defer closeDeps()
-	sources, err := hostauth.NewSources(cfg.Hosts, deps)
-	if err != nil {
-		return err
-	}
-	tlsConfigs, err := hostauth.TLSConfigs(cfg.Hosts, deps)
-	if err != nil {
-		return err
-	}
-	hosts := map[string]registry.Host{}
-	for _, h := range cfg.Hosts {
-		hosts[h.Host] = registry.Host{
-			Credentials:  sources[h.Host],
-			TLS:          tlsConfigs[h.Host],
-			MaxChunkSize: h.MaxChunkSize * 1024,
-		}
-	}
+	defer loaded.close()
+	cfg := loaded.cfg
 	reg, err := registry.New(registry.Options{
-		Hosts:       hosts,
+		Hosts:       loaded.hosts,
 		Insecure:    c.Insecure,
 		Logger:      log,
 		UserAgent:   userAgent(),
@@ -131,11 +114,12 @@ func (c *syncCmd) Run(ctx context.Context, e *env, g *Globals) error {
 		Timeout:     g.timeoutOr(mirror.DefaultTimeout),
 		Overwrite:   c.Overwrite,
 		DryRun:      c.DryRun,
+		FailOnEmpty: c.FailOnEmpty,
 		Logger:      log,
 		Observer:    out,
 		Reporter:    "flux-mirror/" + Version(),
 	}, engineDeps)
-	rep := engine.Run(ctx, cfg)
+	rep := engine.Run(ctx, cfg.MirrorInput())
 	out.finish()
 	if err := c.writeReport(e.Stdout, rep); err != nil {
 		return err
