@@ -5,7 +5,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/fluxcd/flux-mirror/core/config"
+	"github.com/fluxcd/flux-mirror/core/mirror"
 )
 
 // identity is one accepted signer: an exact OIDC issuer and an anchored
@@ -25,7 +25,7 @@ func anchor(pattern string) string { return `^(?:` + pattern + `)$` }
 
 // compilePolicy checks the policy and compiles its identities. Errors name
 // the offending field.
-func compilePolicy(p config.Verify) ([]identity, error) {
+func compilePolicy(p mirror.VerifyPolicy) ([]identity, error) {
 	if p.Provider != "" && p.Provider != Provider {
 		return nil, fmt.Errorf("verify.provider %q is not supported by this verifier (use %q)", p.Provider, Provider)
 	}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/fluxcd/flux-mirror/adapters/cosign"
 	"github.com/fluxcd/flux-mirror/adapters/cosign/cosigntest"
-	"github.com/fluxcd/flux-mirror/core/config"
+	"github.com/fluxcd/flux-mirror/core/mirror"
 	"github.com/fluxcd/flux-mirror/core/oci"
 )
 
@@ -55,13 +55,13 @@ func TestVerifyRejectsBadPolicyBeforeAnyIO(t *testing.T) {
 	}
 	tests := []struct {
 		name    string
-		policy  config.Verify
+		policy  mirror.VerifyPolicy
 		digest  string
 		wantErr string
 	}{
-		{name: "no identities", policy: config.Verify{Provider: "cosign"}, wantErr: "verify.matchOIDCIdentity is empty"},
-		{name: "other provider", policy: config.Verify{Provider: "notary", MatchOIDCIdentity: []config.OIDCIdentity{gh(".*")}}, wantErr: `verify.provider "notary"`},
-		{name: "empty issuer", policy: policyOf(config.OIDCIdentity{Subject: ".*"}), wantErr: "verify.matchOIDCIdentity[0].issuer is empty"},
+		{name: "no identities", policy: mirror.VerifyPolicy{Provider: "cosign"}, wantErr: "verify.matchOIDCIdentity is empty"},
+		{name: "other provider", policy: mirror.VerifyPolicy{Provider: "notary", MatchOIDCIdentity: []mirror.OIDCIdentity{gh(".*")}}, wantErr: `verify.provider "notary"`},
+		{name: "empty issuer", policy: policyOf(mirror.OIDCIdentity{Subject: ".*"}), wantErr: "verify.matchOIDCIdentity[0].issuer is empty"},
 		{name: "empty subject", policy: policyOf(gh(".*"), gh("")), wantErr: "verify.matchOIDCIdentity[1].subject is empty"},
 		{name: "bad regexp", policy: policyOf(gh("https://github.com/(acme")), wantErr: `verify.matchOIDCIdentity[0].subject "https://github.com/(acme" is not a valid Go regular expression`},
 		{name: "bad digest", policy: policyOf(gh(".*")), digest: "sha256:abc", wantErr: "not a valid sha256 or sha512 digest"},

@@ -16,7 +16,6 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/verify"
 	"github.com/theupdateframework/go-tuf/v2/metadata/fetcher"
 
-	"github.com/fluxcd/flux-mirror/core/config"
 	"github.com/fluxcd/flux-mirror/core/mirror"
 	"github.com/fluxcd/flux-mirror/core/oci"
 )
@@ -155,7 +154,7 @@ func (v *Verifier) sigstoreVerifier() (*verify.Verifier, error) {
 // name by the subject regular expression, anchored to match the whole SAN.
 // When several bundles verify it returns the one with the earliest
 // integrated time, so that a minAge check sees the oldest valid signature.
-func (v *Verifier) Verify(ctx context.Context, repo oci.Repository, digest string, policy config.Verify) (mirror.Verification, error) {
+func (v *Verifier) Verify(ctx context.Context, repo oci.Repository, digest string, policy mirror.VerifyPolicy) (mirror.Verification, error) {
 	ids, err := compilePolicy(policy)
 	if err != nil {
 		return mirror.Verification{}, err

@@ -29,7 +29,6 @@ import (
 	"github.com/fluxcd/flux-mirror/adapters/cosign"
 	"github.com/fluxcd/flux-mirror/adapters/cosign/cosigntest"
 	"github.com/fluxcd/flux-mirror/core"
-	"github.com/fluxcd/flux-mirror/core/config"
 	"github.com/fluxcd/flux-mirror/core/mirror"
 	"github.com/fluxcd/flux-mirror/core/oci"
 )
@@ -211,12 +210,12 @@ func (r rawManifest) MediaType() (types.MediaType, error) {
 	return types.MediaType(oci.MediaTypeImageManifest), nil
 }
 
-func policyOf(ids ...config.OIDCIdentity) config.Verify {
-	return config.Verify{Provider: cosign.Provider, MatchOIDCIdentity: ids}
+func policyOf(ids ...mirror.OIDCIdentity) mirror.VerifyPolicy {
+	return mirror.VerifyPolicy{Provider: cosign.Provider, MatchOIDCIdentity: ids}
 }
 
-func gh(subject string) config.OIDCIdentity {
-	return config.OIDCIdentity{Issuer: ghIssuer, Subject: subject}
+func gh(subject string) mirror.OIDCIdentity {
+	return mirror.OIDCIdentity{Issuer: ghIssuer, Subject: subject}
 }
 
 // tamper flips a bit of the DSSE signature inside a bundle.
@@ -252,7 +251,7 @@ func TestVerify(t *testing.T) {
 	tests := []struct {
 		name    string
 		setup   func(t *testing.T, e env)
-		policy  config.Verify
+		policy  mirror.VerifyPolicy
 		opts    func(t *testing.T, e env, o *cosign.Options)
 		want    *mirror.Verification
 		wantErr error    // with want nil; default ErrNoValidSignature
@@ -276,13 +275,13 @@ func TestVerify(t *testing.T) {
 		{
 			name:    "wrong issuer",
 			setup:   func(t *testing.T, e env) { e.attach(t, sign(t, e)) },
-			policy:  policyOf(config.OIDCIdentity{Issuer: "https://accounts.google.com", Subject: ".*"}),
+			policy:  policyOf(mirror.OIDCIdentity{Issuer: "https://accounts.google.com", Subject: ".*"}),
 			wantMsg: []string{"matches no verify.matchOIDCIdentity entry", ghSubject},
 		},
 		{
 			name:    "issuer is matched exactly, not as a prefix",
 			setup:   func(t *testing.T, e env) { e.attach(t, sign(t, e)) },
-			policy:  policyOf(config.OIDCIdentity{Issuer: "https://token.actions.githubusercontent.co", Subject: ".*"}),
+			policy:  policyOf(mirror.OIDCIdentity{Issuer: "https://token.actions.githubusercontent.co", Subject: ".*"}),
 			wantMsg: []string{"matches no verify.matchOIDCIdentity entry"},
 		},
 		{
@@ -306,7 +305,7 @@ func TestVerify(t *testing.T) {
 		{
 			name:  "second identity matches",
 			setup: func(t *testing.T, e env) { e.attach(t, sign(t, e)) },
-			policy: policyOf(config.OIDCIdentity{Issuer: "https://accounts.google.com", Subject: ".*"},
+			policy: policyOf(mirror.OIDCIdentity{Issuer: "https://accounts.google.com", Subject: ".*"},
 				gh(`https://github\.com/acme/app/\.github/workflows/release\.yml@refs/tags/v.*`)),
 			want: valid,
 		},

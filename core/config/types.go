@@ -263,12 +263,3 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	d.Duration = v
 	return nil
 }
-
-// Selection returns the selector as package selection takes it.
-func (s Selector) Selection() selection.Selector {
-	out := selection.Selector{Semver: s.Semver, SortBy: s.SortBy, Limit: s.Limit}
-	if s.Regex != nil {
-		out.Regex = &selection.Regex{Pattern: s.Regex.Pattern, Extract: s.Regex.Extract}
-	}
-	return out
-}

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/fluxcd/flux-mirror/core"
-	"github.com/fluxcd/flux-mirror/core/config"
 	"github.com/fluxcd/flux-mirror/core/oci"
 	"github.com/fluxcd/flux-mirror/core/report"
 	"github.com/fluxcd/flux-mirror/core/retry"
@@ -42,7 +41,7 @@ import (
 // chartEntry is the plan of one charts entry.
 type chartEntry struct {
 	index     int
-	cfg       config.Chart
+	cfg       Chart
 	dst       oci.Repository
 	overwrite bool
 	versions  []ChartVersion
@@ -50,13 +49,13 @@ type chartEntry struct {
 
 // chartSource is the Report source of a chart entry: the repository URL
 // without trailing slash, "/", the chart name.
-func chartSource(c config.Chart) string {
+func chartSource(c Chart) string {
 	return strings.TrimRight(c.Source, "/") + "/" + c.Name
 }
 
 // chartDestination is the destination repository of a chart entry:
 // host/path/name without the oci:// scheme.
-func chartDestination(c config.Chart) string {
+func chartDestination(c Chart) string {
 	return strings.TrimRight(strings.TrimPrefix(c.Destination, "oci://"), "/") + "/" + c.Name
 }
 
@@ -84,7 +83,7 @@ func ChartManifest(config, layer oci.Descriptor) []byte {
 	return b
 }
 
-func (r *run) planChart(i int, c config.Chart) {
+func (r *run) planChart(i int, c Chart) {
 	ent := &chartEntry{index: i, cfg: c, overwrite: c.Overwrite || r.opts.Overwrite}
 	if !strings.HasPrefix(c.Destination, "oci://") {
 		r.failEntry(i, fmt.Errorf("destination %q must start with oci://", c.Destination))
@@ -129,7 +128,7 @@ func (r *run) listChart(ctx context.Context, ent *chartEntry) {
 			versions = append(versions, v.Version)
 		}
 	}
-	sel, err := selection.ApplyVersions(versions, c.EffectiveVersion(), c.Limit)
+	sel, err := selection.ApplyVersions(versions, c.Version, c.Limit)
 	if err != nil {
 		r.failEntry(ent.index, err)
 		return

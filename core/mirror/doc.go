@@ -7,7 +7,7 @@
 // # Use
 //
 //	e := mirror.New(reg, mirror.Options{Concurrency: 4, Retries: mirror.DefaultRetries}, mirror.Deps{Charts: charts, Verifier: v})
-//	rep := e.Run(ctx, cfg) // a *report.Report, never nil
+//	rep := e.Run(ctx, cfg.MirrorInput()) // a *report.Report, never nil; cfg a validated *config.Config
 //
 // # Planning
 //

@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/fluxcd/flux-mirror/core/config"
 	"github.com/fluxcd/flux-mirror/core/report"
 	"github.com/fluxcd/flux-mirror/core/retry"
 	"github.com/fluxcd/flux-mirror/core/selection"
@@ -42,13 +41,14 @@ func New(reg Registry, opts Options, deps Deps) *Engine {
 	return &Engine{reg: reg, deps: deps, opts: opts.withDefaults()}
 }
 
-// Run mirrors everything cfg lists and returns the Report; it never returns
-// nil. cfg must already be validated. Entries are planned and their tags
+// Run mirrors every entry of in and returns the Report; it never returns
+// nil. in should come from a validated config (an invalid entry fails that
+// entry only). Entries are planned and their tags
 // mirrored on one shared pool of Options.Concurrency workers; a failure is
 // recorded in the Report (entry or tag) and never stops the other entries.
 // When ctx is cancelled no new job starts, requests in flight are
 // cancelled, and everything unfinished is reported failed with "cancelled".
-func (e *Engine) Run(ctx context.Context, cfg *config.Config) *report.Report {
+func (e *Engine) Run(ctx context.Context, in Input) *report.Report {
 	startMono := time.Now()
 	start := e.opts.Now()
 	rep := report.New(e.opts.Reporter, start)
@@ -66,14 +66,14 @@ func (e *Engine) Run(ctx context.Context, cfg *config.Config) *report.Report {
 	if e.deps.Charts != nil {
 		r.charts = retryingCharts{r: r, charts: e.deps.Charts}
 	}
-	n := len(cfg.Artifacts) + len(cfg.Charts)
+	n := len(in.Artifacts) + len(in.Charts)
 	r.results = make([]report.Result, n)
-	for i, a := range cfg.Artifacts {
+	for i, a := range in.Artifacts {
 		r.results[i] = report.Result{Source: a.Source, Destination: a.Destination, Status: report.EntryCompleted, Tags: []report.Tag{}}
 		r.planArtifact(i, a)
 	}
-	for j, c := range cfg.Charts {
-		i := len(cfg.Artifacts) + j
+	for j, c := range in.Charts {
+		i := len(in.Artifacts) + j
 		r.results[i] = report.Result{Source: chartSource(c), Destination: chartDestination(c), Status: report.EntryCompleted, Tags: []report.Tag{}}
 		r.planChart(i, c)
 	}

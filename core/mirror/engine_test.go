@@ -36,7 +36,7 @@ func TestCancelDuringCopy(t *testing.T) {
 	opts.Logger = testLogger(t)
 	cfg := cfgOf(artifact(a, dstHost+"/m/a", semverLimit(0)), artifact(b, bDst, semverLimit(0)), artifact(c, dstHost+"/m/c", semverLimit(0)))
 	start := time.Now()
-	rep := mirror.New(reg, opts, mirror.Deps{}).Run(ctx, cfg)
+	rep := mirror.New(reg, opts, mirror.Deps{}).Run(ctx, cfg.MirrorInput())
 	if d := time.Since(start); d > 10*time.Second {
 		t.Fatalf("cancelled run took %s", d)
 	}
@@ -78,7 +78,7 @@ func TestCancelDuringPlanning(t *testing.T) {
 	opts.Concurrency = 1
 	opts.Logger = testLogger(t)
 	rep := mirror.New(reg, opts, mirror.Deps{}).Run(ctx, cfgOf(
-		artifact(a, dstHost+"/m/a", semverLimit(1)), artifact(b, dstHost+"/m/b", semverLimit(1)), artifact(c, dstHost+"/m/c", semverLimit(1))))
+		artifact(a, dstHost+"/m/a", semverLimit(1)), artifact(b, dstHost+"/m/b", semverLimit(1)), artifact(c, dstHost+"/m/c", semverLimit(1))).MirrorInput())
 	for i, r := range rep.Report.Results {
 		if r.Status != report.EntryFailed || r.Error != "cancelled" {
 			t.Errorf("entry %d: %+v, want failed with \"cancelled\"", i, r)

@@ -73,7 +73,7 @@ func runSync(t *testing.T, reg mirror.Registry, opts mirror.Options, deps mirror
 	if opts.Logger == nil {
 		opts.Logger = testLogger(t)
 	}
-	rep := mirror.New(reg, opts, deps).Run(context.Background(), cfg)
+	rep := mirror.New(reg, opts, deps).Run(context.Background(), cfg.MirrorInput())
 	if rep == nil {
 		t.Fatal("Run returned nil")
 	}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/fluxcd/flux-mirror/core"
-	"github.com/fluxcd/flux-mirror/core/config"
 	"github.com/fluxcd/flux-mirror/core/oci"
 	"github.com/fluxcd/flux-mirror/core/report"
 	"github.com/fluxcd/flux-mirror/core/retry"
@@ -21,7 +20,7 @@ import (
 // artifactEntry is the plan of one artifacts entry.
 type artifactEntry struct {
 	index     int
-	cfg       config.Artifact
+	cfg       Artifact
 	src, dst  oci.Repository
 	overwrite bool
 
@@ -55,7 +54,7 @@ type referrerNode struct {
 // planArtifact queues the planning of artifacts entry i: list the source
 // tags and select; then one resolve task per selected tag (HEAD, verify,
 // referrers snapshot); once all are resolved, the copy jobs.
-func (r *run) planArtifact(i int, a config.Artifact) {
+func (r *run) planArtifact(i int, a Artifact) {
 	ent := &artifactEntry{index: i, cfg: a, overwrite: a.Overwrite || r.opts.Overwrite}
 	var err error
 	if ent.src, err = oci.ParseRepository(a.Source); err != nil {
@@ -79,7 +78,7 @@ func (r *run) listArtifact(ctx context.Context, ent *artifactEntry) {
 		r.failEntry(ent.index, errors.New("selector is required"))
 		return
 	}
-	policy, err := selection.NewPolicy(a.Selector.Selection())
+	policy, err := selection.NewPolicy(*a.Selector)
 	if err != nil {
 		r.failEntry(ent.index, err)
 		return
@@ -178,11 +177,11 @@ func (r *run) verifyTag(ctx context.Context, ent *artifactEntry, p *plannedTag) 
 		rv.Age = age.Truncate(time.Second).String()
 	}
 	if pol.MinAge != nil {
-		rv.MinAge = pol.MinAge.Duration.String()
+		rv.MinAge = pol.MinAge.String()
 		if v.IntegratedTime.IsZero() {
 			return retry.Permanent(fmt.Errorf("verify signature of %s (%s): the signature has no verified integrated time, so minAge %s cannot be enforced", ref, p.desc.Digest, rv.MinAge))
 		}
-		if age < pol.MinAge.Duration {
+		if age < *pol.MinAge {
 			p.tooNew = true
 			r.log.Info("signature too new, tag skipped", "ref", ref, "digest", p.desc.Digest, "age", rv.Age, "minAge", rv.MinAge)
 		}

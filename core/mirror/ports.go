@@ -5,7 +5,6 @@ import (
 	"io"
 	"time"
 
-	"github.com/fluxcd/flux-mirror/core/config"
 	"github.com/fluxcd/flux-mirror/core/oci"
 )
 
@@ -123,5 +122,5 @@ type Verification struct {
 // Verifier checks that a manifest digest carries a valid signature that
 // matches the policy. It returns an error when none does.
 type Verifier interface {
-	Verify(ctx context.Context, repo oci.Repository, digest string, policy config.Verify) (Verification, error)
+	Verify(ctx context.Context, repo oci.Repository, digest string, policy VerifyPolicy) (Verification, error)
 }

@@ -148,7 +148,7 @@ type flakyVerifier struct {
 	failures int
 }
 
-func (f *flakyVerifier) Verify(ctx context.Context, repo oci.Repository, digest string, policy config.Verify) (mirror.Verification, error) {
+func (f *flakyVerifier) Verify(ctx context.Context, repo oci.Repository, digest string, policy mirror.VerifyPolicy) (mirror.Verification, error) {
 	if f.failures > 0 {
 		f.failures--
 		return mirror.Verification{}, errors.Join(errors.New("list referrers"), &core.HTTPError{Method: "GET", URL: "https://" + srcHost + "/v2/org/app/referrers/" + digest, StatusCode: 502})

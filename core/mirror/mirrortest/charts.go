@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/fluxcd/flux-mirror/core"
-	"github.com/fluxcd/flux-mirror/core/config"
 	"github.com/fluxcd/flux-mirror/core/mirror"
 	"github.com/fluxcd/flux-mirror/core/oci"
 	"github.com/fluxcd/flux-mirror/core/retry"
@@ -218,7 +217,7 @@ func (f *Verifier) Calls() int {
 }
 
 // Verify implements mirror.Verifier.
-func (f *Verifier) Verify(ctx context.Context, repo oci.Repository, digest string, policy config.Verify) (mirror.Verification, error) {
+func (f *Verifier) Verify(ctx context.Context, repo oci.Repository, digest string, policy mirror.VerifyPolicy) (mirror.Verification, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
