@@ -1,17 +1,21 @@
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/fluxcd/flux-mirror/core/selection"
+)
 
 // Defaults of the Config API, as documented in config.txt "Defaults".
 const (
 	// DefaultLimit is the number of tags or versions mirrored when limit is
 	// not set.
-	DefaultLimit = 1
+	DefaultLimit = selection.DefaultLimit
 	// DefaultSortBy is the sort strategy when sortBy is not set.
 	DefaultSortBy = SortSemver
 	// DefaultChartVersion is the chart version range when version is not
 	// set: every version.
-	DefaultChartVersion = "*"
+	DefaultChartVersion = selection.DefaultChartVersion
 	// DefaultExp is the lifetime of a signed JWT credential when exp is not
 	// set.
 	DefaultExp = 60 * time.Second
