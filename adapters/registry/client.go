@@ -87,6 +87,8 @@ type Client struct {
 
 	sessionsMu sync.Mutex
 	sessions   map[sessionKey]*url.URL
+
+	stats wireStats
 }
 
 var _ mirror.Registry = (*Client)(nil)
@@ -191,7 +193,7 @@ func (c *Client) newHostState(h string) (*hostState, error) {
 	if cfg.TLS != nil && !c.opts.Insecure {
 		base = httpsOnly{host: hs.addr, inner: base}
 	}
-	hs.base = &wireTransport{inner: idleTransport{timeout: c.opts.IdleTimeout, inner: base}, ua: c.ua, log: c.log}
+	hs.base = &wireTransport{inner: idleTransport{timeout: c.opts.IdleTimeout, inner: base}, ua: c.ua, log: c.log, stats: &c.stats}
 	hs.err = checkClientCertificates(h, cfg.TLS, time.Now())
 	return hs, nil
 }

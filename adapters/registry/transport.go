@@ -78,6 +78,7 @@ type wireTransport struct {
 	inner http.RoundTripper
 	ua    string
 	log   *slog.Logger
+	stats *wireStats // nil: not counted
 }
 
 // RoundTrip implements http.RoundTripper.
@@ -87,12 +88,18 @@ func (w *wireTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		req.Header.Set("User-Agent", w.ua)
 	}
 	ctx := req.Context()
-	if !w.log.Enabled(ctx, slog.LevelDebug) {
-		return w.inner.RoundTrip(req)
-	}
 	start := time.Now()
 	resp, err := w.inner.RoundTrip(req)
-	w.logRequest(ctx, req, resp, err, time.Since(start))
+	if w.stats != nil {
+		status := 0
+		if err == nil {
+			status = resp.StatusCode
+		}
+		w.stats.record(req.URL.Host, status)
+	}
+	if w.log.Enabled(ctx, slog.LevelDebug) {
+		w.logRequest(ctx, req, resp, err, time.Since(start))
+	}
 	return resp, err
 }
 
