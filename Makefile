@@ -54,7 +54,7 @@ tidy:
 	@for m in $(MODULES); do (cd $$m && GOWORK=off $(GO) mod tidy); done
 
 demo: build
-	$(GO) run ./cli/cmd/flux-mirror-demo -bin bin/flux-mirror
+	$(GO) run ./tools/demo -bin bin/flux-mirror
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./bench/...

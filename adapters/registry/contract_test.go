@@ -18,7 +18,6 @@ import (
 
 	"github.com/fluxcd/flux-mirror/adapters/registry"
 	"github.com/fluxcd/flux-mirror/adapters/registry/registrytest"
-	"github.com/fluxcd/flux-mirror/adapters/registry/registrytest/container"
 	"github.com/fluxcd/flux-mirror/core"
 	"github.com/fluxcd/flux-mirror/core/auth"
 	"github.com/fluxcd/flux-mirror/core/oci"
@@ -33,11 +32,6 @@ func TestContractDistribution(t *testing.T) {
 func TestContractOCI(t *testing.T) {
 	t.Parallel()
 	RunContract(t, registrytest.NewOCI)
-}
-
-func TestContractContainer(t *testing.T) {
-	t.Parallel()
-	RunContract(t, container.NewDistribution)
 }
 
 func TestContractOCIWithoutReferrersAPI(t *testing.T) {

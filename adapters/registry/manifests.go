@@ -164,6 +164,17 @@ func (c *Client) PutManifest(ctx context.Context, repo oci.Repository, reference
 	if mediaType == "" {
 		return invalid("put manifest %s: media type is empty", target)
 	}
+	// Not every registry checks a digest reference (go-containerregistry's
+	// stores the body under its own digest), so the client does.
+	if oci.ValidDigest(reference) {
+		got := oci.Digest(body)
+		if alg, _, _ := strings.Cut(reference, ":"); alg == "sha512" {
+			got = digestSHA512(body)
+		}
+		if got != reference {
+			return invalid("put manifest %s: content has digest %s: %w", target, got, core.ErrDigestMismatch)
+		}
+	}
 	h, err := c.host(repo.Host)
 	if err != nil {
 		return fmt.Errorf("put manifest %s: %w", target, err)

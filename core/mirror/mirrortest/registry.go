@@ -5,6 +5,11 @@
 // every request per method and host, tracks requests in flight, and
 // injects faults (errors, slowness) on demand; a Helm chart source; and a
 // signature Verifier. It uses the standard library only.
+//
+// RegistryContract is the registry port's contract as a reusable suite:
+// this package's tests run it against the in-memory Registry, and the
+// registry adapter's tests run it against real registries, so that the
+// fake the engine tests rely on cannot drift from what the adapter does.
 package mirrortest
 
 import (
@@ -423,12 +428,15 @@ func (r *Registry) ListTags(ctx context.Context, repo oci.Repository) ([]string,
 	}
 	r.mu.Lock()
 	rp := r.repoLocked(repo, false)
+	// Like distribution and go-containerregistry's registry, a repository
+	// that holds only blobs is unknown to tags/list.
+	known := rp != nil && len(rp.manifests) > 0
 	var tags []string
-	if rp != nil {
+	if known {
 		tags = slices.Sorted(maps.Keys(rp.tags))
 	}
 	r.mu.Unlock()
-	if rp == nil {
+	if !known {
 		return nil, done(httpError(http.MethodGet, repo, "tags/list", 404, "NAME_UNKNOWN", "repository name not known to registry"))
 	}
 	return tags, done(nil)

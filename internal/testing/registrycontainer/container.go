@@ -1,4 +1,4 @@
-// Package container runs CNCF distribution as a separate process in a
+// Package registrycontainer runs CNCF distribution as a separate process in a
 // Docker container for tests, through testcontainers-go, behind a
 // registrytest.Server. Nothing is pulled: the registry binary is compiled
 // from the distribution module (and cached), and the image is built FROM
@@ -8,7 +8,7 @@
 // disabled (TESTCONTAINERS_RYUK_DISABLED=true unless already set);
 // containers are removed when their test ends. testcontainers' logs are
 // discarded unless REGISTRYTEST_LOGS is set.
-package container
+package registrycontainer
 
 import (
 	"bytes"

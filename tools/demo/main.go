@@ -1,4 +1,4 @@
-// Command flux-mirror-demo runs flux-mirror's main job end to end on this
+// Command demo (tools/demo) runs flux-mirror's main job end to end on this
 // machine with nothing but Go: it starts two CNCF distribution registries and
 // a Helm repository on loopback, seeds the source with a multi-arch image, a
 // few tags and a Flux-style artifact, runs a real `flux-mirror sync`, runs it

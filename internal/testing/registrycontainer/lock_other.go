@@ -1,6 +1,6 @@
 //go:build !unix
 
-package container
+package registrycontainer
 
 // lockFile does not lock where flock(2) is missing: concurrent test
 // processes then each compile the registry, which is only slower.
