@@ -1,6 +1,7 @@
 package cosign
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -38,16 +39,20 @@ const maxReasons = 3
 
 // Errors a Verify failure wraps, for errors.Is.
 var (
-	// ErrNoBundle reports that no Sigstore bundle is attached to the digest.
+	// ErrNoBundle reports that the digest carries no signature at all: no
+	// Sigstore bundle referrer and no cosign signature tag.
 	ErrNoBundle = errors.New("no Sigstore bundle attached")
-	// ErrNoValidSignature reports that bundles are attached but none is a
-	// valid signature matching the policy.
+	// ErrNoValidSignature reports that signatures (bundle referrers or
+	// cosign signature tag layers) are there but none is a valid signature
+	// matching the policy.
 	ErrNoValidSignature = errors.New("no valid Sigstore signature")
 )
 
 // Reader is the registry access the verifier needs. The registry adapter
 // satisfies it; Referrers must fall back to the referrers tag schema on
-// registries without the OCI 1.1 referrers API.
+// registries without the OCI 1.1 referrers API, and GetManifest must take a
+// tag as well as a digest and report a missing one as core.ErrNotFound
+// (the cosign signature tag is looked up by name).
 type Reader interface {
 	// Referrers lists the manifests whose subject is digest.
 	Referrers(ctx context.Context, repo oci.Repository, digest string) ([]oci.Descriptor, error)
@@ -61,7 +66,7 @@ type Reader interface {
 // TrustedRoot if set, else the trusted_root.json at TrustedRootPath if set,
 // else the Sigstore public-good instance through TUF.
 type Options struct {
-	// Registry reads referrers, manifests and blobs.
+	// Registry reads referrers, manifests (by digest and by tag) and blobs.
 	Registry Reader
 	// TrustedRoot is the Sigstore trust material to verify against. Set at
 	// most one of TrustedRoot and TrustedRootPath.
@@ -82,9 +87,10 @@ type Options struct {
 }
 
 // Verifier verifies Cosign keyless signatures attached as Sigstore bundle
-// referrers. It is safe for concurrent use. Its trust root is loaded on the
-// first Verify that finds a bundle, once; a failure to load it is returned
-// by every later Verify.
+// referrers or stored under cosign's legacy signature tag
+// (sha256-<hex>.sig). It is safe for concurrent use. Its trust root is
+// loaded on the first Verify that finds a signature, once; a failure to
+// load it is returned by every later Verify.
 type Verifier struct {
 	opts Options
 	log  *slog.Logger
@@ -154,6 +160,12 @@ func (v *Verifier) sigstoreVerifier() (*verify.Verifier, error) {
 // name by the subject regular expression, anchored to match the whole SAN.
 // When several bundles verify it returns the one with the earliest
 // integrated time, so that a minAge check sees the oldest valid signature.
+//
+// Bundle referrers come first. When none of them verifies (or there are
+// none), Verify reads cosign's legacy signature tag LegacyTag(digest) and
+// verifies each of its signatures the same way, keylessly; it also requires
+// the signed simple-signing payload to name digest. A failure describes
+// why each source was rejected, or that it was absent.
 func (v *Verifier) Verify(ctx context.Context, repo oci.Repository, digest string, policy mirror.VerifyPolicy) (mirror.Verification, error) {
 	ids, err := compilePolicy(policy)
 	if err != nil {
@@ -172,42 +184,106 @@ func (v *Verifier) Verify(ctx context.Context, repo oci.Repository, digest strin
 	if err != nil {
 		return mirror.Verification{}, err
 	}
-	if len(cands) == 0 {
-		return mirror.Verification{}, fmt.Errorf("%w to %s@%s (cosign v2.4+ publishes bundles as referrers with --new-bundle-format, v3 by default; legacy .sig tags are not read)", ErrNoBundle, repo, digest)
-	}
-	sv, err := v.sigstoreVerifier()
-	if err != nil {
-		return mirror.Verification{}, fmt.Errorf("verify %s@%s: %w", repo, digest, err)
+	var sv *verify.Verifier
+	var bundleReasons []string
+	if len(cands) > 0 {
+		if sv, err = v.sigstoreVerifier(); err != nil {
+			return mirror.Verification{}, fmt.Errorf("verify %s@%s: %w", repo, digest, err)
+		}
+		best, reasons, err := v.bestOf(ctx, repo, digest, len(cands), func(i int) (string, mirror.Verification, error) {
+			c := cands[i]
+			if c.err != nil {
+				return "bundle " + c.manifest, mirror.Verification{}, c.err
+			}
+			got, err := v.verifyBundle(sv, ids, alg, rawDigest, c.bundle)
+			return "bundle " + c.manifest, got, err
+		})
+		if best != nil || err != nil {
+			return deref(best), err
+		}
+		bundleReasons = reasons
 	}
 
-	var best *mirror.Verification
-	var reasons []string
-	for _, c := range cands {
-		if err := ctx.Err(); err != nil {
-			return mirror.Verification{}, err
+	// No bundle referrer verified: look for cosign's legacy signature tag.
+	tag := LegacyTag(digest)
+	bundlesSummary := "no Sigstore bundle attached as a referrer"
+	if len(bundleReasons) > 0 {
+		bundlesSummary = fmt.Sprintf("%d bundle(s) rejected: %s", len(bundleReasons), summarize(bundleReasons))
+	}
+	legacy, err := v.findLegacy(ctx, repo, digest)
+	if err != nil {
+		if len(bundleReasons) > 0 {
+			return mirror.Verification{}, fmt.Errorf("%w for %s@%s: %s; and %w", ErrNoValidSignature, repo, digest, bundlesSummary, err)
 		}
-		if c.err == nil {
-			var got mirror.Verification
-			if got, c.err = v.verifyBundle(sv, ids, alg, rawDigest, c.bundle); c.err == nil {
-				v.log.Debug("Sigstore bundle verified", "repo", repo.String(), "digest", digest, "referrer", c.manifest,
-					"issuer", got.Issuer, "identity", got.Identity, "integratedTime", got.IntegratedTime)
-				if best == nil || got.IntegratedTime.Before(best.IntegratedTime) {
-					best = &got
-				}
-				continue
+		return mirror.Verification{}, err
+	}
+	if len(cands) == 0 && len(legacy) == 0 {
+		return mirror.Verification{}, fmt.Errorf("%w to %s@%s as a referrer, and no cosign signature tag %s (cosign v2.4+ publishes bundles as referrers with --new-bundle-format, v3 by default; cosign v1 and v2 write the signature tag)",
+			ErrNoBundle, repo, digest, tag)
+	}
+	legacySummary := "no cosign signature tag " + tag
+	if len(legacy) > 0 {
+		if sv == nil {
+			if sv, err = v.sigstoreVerifier(); err != nil {
+				return mirror.Verification{}, fmt.Errorf("verify %s@%s: %w", repo, digest, err)
 			}
 		}
-		v.log.Debug("Sigstore bundle rejected", "repo", repo.String(), "digest", digest, "referrer", c.manifest, "error", c.err)
-		reasons = append(reasons, fmt.Sprintf("bundle %s: %v", c.manifest, c.err))
+		best, reasons, err := v.bestOf(ctx, repo, digest, len(legacy), func(i int) (string, mirror.Verification, error) {
+			c := legacy[i]
+			if c.err != nil {
+				return "signature " + c.layer, mirror.Verification{}, c.err
+			}
+			got, err := v.verifyLegacy(sv, ids, digest, c)
+			return "signature " + c.layer, got, err
+		})
+		if best != nil || err != nil {
+			return deref(best), err
+		}
+		legacySummary = fmt.Sprintf("%d signature(s) of cosign signature tag %s rejected: %s", len(reasons), tag, summarize(reasons))
 	}
-	if best != nil {
-		return *best, nil
+	return mirror.Verification{}, fmt.Errorf("%w for %s@%s: %s; %s", ErrNoValidSignature, repo, digest, bundlesSummary, legacySummary)
+}
+
+// bestOf verifies n signatures with check, which names each one, and
+// returns the verification with the earliest integrated time or, when none
+// verifies, why each was rejected. It stops early only when ctx ends.
+func (v *Verifier) bestOf(ctx context.Context, repo oci.Repository, digest string, n int, check func(i int) (string, mirror.Verification, error)) (*mirror.Verification, []string, error) {
+	var best *mirror.Verification
+	var reasons []string
+	for i := range n {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, err
+		}
+		name, got, err := check(i)
+		if err != nil {
+			v.log.Debug("signature rejected", "repo", repo.String(), "digest", digest, "signature", name, "error", err)
+			reasons = append(reasons, fmt.Sprintf("%s: %v", name, err))
+			continue
+		}
+		v.log.Debug("signature verified", "repo", repo.String(), "digest", digest, "signature", name,
+			"issuer", got.Issuer, "identity", got.Identity, "integratedTime", got.IntegratedTime)
+		if best == nil || got.IntegratedTime.Before(best.IntegratedTime) {
+			best = &got
+		}
 	}
+	return best, reasons, nil
+}
+
+// deref returns *p, or the zero Verification for nil.
+func deref(p *mirror.Verification) mirror.Verification {
+	if p == nil {
+		return mirror.Verification{}
+	}
+	return *p
+}
+
+// summarize joins the first maxReasons reasons and counts the rest.
+func summarize(reasons []string) string {
 	msg := strings.Join(reasons[:min(len(reasons), maxReasons)], "; ")
 	if n := len(reasons) - maxReasons; n > 0 {
 		msg += fmt.Sprintf("; and %d more", n)
 	}
-	return mirror.Verification{}, fmt.Errorf("%w for %s@%s: %d bundle(s) rejected: %s", ErrNoValidSignature, repo, digest, len(reasons), msg)
+	return msg
 }
 
 // verifyBundle verifies one bundle against the digest and the identities.
@@ -216,9 +292,31 @@ func (v *Verifier) verifyBundle(sv *verify.Verifier, ids []identity, alg string,
 	if err := b.UnmarshalJSON(data); err != nil {
 		return mirror.Verification{}, fmt.Errorf("parse bundle: %w", err)
 	}
+	return v.verifyEntity(sv, ids, &b, verify.WithArtifactDigest(alg, digest))
+}
+
+// verifyLegacy verifies one legacy signature: the bundle converted from its
+// annotations over its payload, then the payload's claim that it signs
+// digest.
+func (v *Verifier) verifyLegacy(sv *verify.Verifier, ids []identity, digest string, c legacyCandidate) (mirror.Verification, error) {
+	got, err := v.verifyEntity(sv, ids, c.bundle, verify.WithArtifact(bytes.NewReader(c.payload)))
+	if err != nil {
+		return mirror.Verification{}, err
+	}
+	if err := checkPayload(c.payload, digest); err != nil {
+		return mirror.Verification{}, err
+	}
+	return got, nil
+}
+
+// verifyEntity verifies a signed entity with sigstore-go against artifact,
+// then checks what sigstore-go leaves to the caller: a keyless certificate,
+// a signature rather than an attestation, the identities and a verified
+// integrated time that is not in the future.
+func (v *Verifier) verifyEntity(sv *verify.Verifier, ids []identity, entity verify.SignedEntity, artifact verify.ArtifactPolicyOption) (mirror.Verification, error) {
 	// Identities are matched below, with anchored subjects and a clear
 	// message; everything else is sigstore-go's verification.
-	res, err := sv.Verify(&b, verify.NewPolicy(verify.WithArtifactDigest(alg, digest), verify.WithoutIdentitiesUnsafe()))
+	res, err := sv.Verify(entity, verify.NewPolicy(artifact, verify.WithoutIdentitiesUnsafe()))
 	if err != nil {
 		if strings.Contains(err.Error(), "not enough verified log entries") {
 			// sigstore-go skips entries of logs it does not know.

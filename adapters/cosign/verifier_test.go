@@ -83,7 +83,12 @@ func (r reader) GetManifest(_ context.Context, repo oci.Repository, ref string) 
 	if err != nil {
 		return oci.Descriptor{}, nil, err
 	}
-	d, err := remote.Get(n.Digest(ref), r.opts...)
+	// A reference is a digest or, for cosign's signature tag, a tag.
+	var nref name.Reference = n.Tag(ref)
+	if oci.ValidDigest(ref) {
+		nref = n.Digest(ref)
+	}
+	d, err := remote.Get(nref, r.opts...)
 	if err != nil {
 		return oci.Descriptor{}, nil, classify(err)
 	}
