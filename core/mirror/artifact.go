@@ -34,6 +34,7 @@ func (r *run) syncArtifactTag(ctx context.Context, ent *artifactEntry, j int) re
 		js.refs = newReferrerJob(p.referrers)
 	}
 	ref := ent.src.String() + ":" + p.tag
+	r.activity(func(a ActivityObserver) { a.TagStarted(ent.index, r.header(ent.index), p.tag) })
 	err := r.attempt(ctx, "mirror "+ref, func(ctx context.Context) error {
 		return r.runTagJob(ctx, ent, p, js)
 	})

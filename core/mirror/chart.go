@@ -182,6 +182,7 @@ func (r *run) syncChartVersion(ctx context.Context, ent *chartEntry, j int, out 
 	cv := ent.versions[j]
 	js := &chartJob{digest: out.Digest}
 	ref := chartSource(ent.cfg) + ":" + cv.Version
+	r.activity(func(a ActivityObserver) { a.TagStarted(ent.index, r.header(ent.index), cv.Version) })
 	err := r.attempt(ctx, "mirror "+ref, func(ctx context.Context) error {
 		return r.runChartJob(ctx, ent, cv, js)
 	})

@@ -261,6 +261,7 @@ func (r *run) ensureBlob(ctx context.Context, tr transfers, src, dst oci.Reposit
 func (r *run) transfer(ctx context.Context, tr transfers, src, dst oci.Repository, desc oci.Descriptor) error {
 	hosts := []hostRef{registryHost(src), registryHost(dst)}
 	what := "copy blob " + desc.Digest + " from " + src.String() + " to " + dst.String()
+	r.activity(func(a ActivityObserver) { a.BytesPlanned(desc.Size) })
 	err := r.request(ctx, what, hosts, blameSide(src, dst), func(ctx context.Context) error {
 		return tr.do(ctx, func() error {
 			rc, err := r.Engine.reg.OpenBlob(ctx, src, desc.Digest)

@@ -171,6 +171,18 @@ func (r *run) finishTag(i, j int, t report.Tag) {
 	r.opts.Observer.TagDone(i, r.header(i), t)
 }
 
+// activity calls f with the Observer's ActivityObserver side, if it has
+// one, serialized with the other Observer calls.
+func (r *run) activity(f func(ActivityObserver)) {
+	a, ok := r.opts.Observer.(ActivityObserver)
+	if !ok {
+		return
+	}
+	r.obsMu.Lock()
+	defer r.obsMu.Unlock()
+	f(a)
+}
+
 func (r *run) bytes(n int64) {
 	r.obsMu.Lock()
 	defer r.obsMu.Unlock()

@@ -59,3 +59,21 @@ func (f ObserverFuncs) BytesTransferred(n int64) {
 		f.OnBytesTransferred(n)
 	}
 }
+
+// ActivityObserver is an optional extension of Observer, found by type
+// assertion, for live displays and run metrics: it hears when a tag's job
+// starts, how many blob bytes the run has decided to transfer (so a display
+// can show a total and a percentage), and each request retried. The calls
+// are serialized with Observer's.
+type ActivityObserver interface {
+	// TagStarted reports that the job of one tag (or chart version) of
+	// entry starts; TagDone reports its end.
+	TagStarted(entry int, res report.Result, tag string)
+	// BytesPlanned reports n more blob bytes that will be transferred (a
+	// blob missing at its destination, counted once however often its
+	// transfer is retried).
+	BytesPlanned(n int64)
+	// RequestRetried reports one request to host tried again after a
+	// temporary failure.
+	RequestRetried(host string)
+}

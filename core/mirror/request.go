@@ -52,6 +52,7 @@ func (r *run) request(ctx context.Context, what string, hosts []hostRef, blame f
 		},
 		OnRetry: func(attempt int, wait time.Duration, err error) {
 			r.log.Warn("retrying request", "request", what, "attempt", attempt, "wait", wait, "error", err)
+			r.activity(func(a ActivityObserver) { a.RequestRetried(blame(err).host) })
 		},
 	}
 	if r.opts.RetryWindow < 0 {
