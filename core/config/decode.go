@@ -41,11 +41,17 @@ func Decode(doc any) (*Config, error) {
 	return &c, nil
 }
 
-type decoder struct{ l *errorList }
+type decoder struct {
+	l *errorList
+	// moved maps "Type.key" of a key the type does not have to where the
+	// version being decoded keeps that setting (a rename between versions).
+	moved map[string]string
+}
 
 var (
-	durationType = reflect.TypeFor[Duration]()
-	hostType     = reflect.TypeFor[Host]()
+	durationType    = reflect.TypeFor[Duration]()
+	hostType        = reflect.TypeFor[Host]()
+	hostV1Beta2Type = reflect.TypeFor[HostV1Beta2]()
 )
 
 // value decodes v into dst, reporting problems at f.
@@ -110,7 +116,7 @@ func (d decoder) value(f field, v any, dst reflect.Value) {
 		s := reflect.MakeSlice(dst.Type(), len(items), len(items))
 		for i, item := range items {
 			g := f.index(i)
-			if dst.Type().Elem() == hostType {
+			if e := dst.Type().Elem(); e == hostType || e == hostV1Beta2Type {
 				if m, ok := item.(map[string]any); ok {
 					g.host, _ = m["host"].(string)
 				}
@@ -150,7 +156,9 @@ func (d decoder) object(f field, m map[string]any, dst reflect.Value) {
 		if !ok {
 			known := jsonNames(t)
 			msg := "unknown field (known: " + strings.Join(known, ", ") + ")"
-			if s := suggest(k, known); s != "" {
+			if m := d.moved[t.Name()+"."+k]; m != "" {
+				msg += "; " + m
+			} else if s := suggest(k, known); s != "" {
 				msg += "; did you mean " + strconv.Quote(s) + "?"
 			}
 			d.l.add(f.child(keyName(k)).path, f.host, "%s", msg)

@@ -26,6 +26,10 @@ type Config struct {
 	Charts []Chart `json:"charts,omitempty"`
 	// Hosts configures authentication, TLS and uploads per registry host.
 	Hosts []Host `json:"hosts,omitempty"`
+	// ReadAs is the apiVersion of the document the Config was loaded from
+	// when that was not APIVersion (ConfigV1Beta2.Internal sets it); not
+	// part of the file format.
+	ReadAs string `json:"-"`
 }
 
 // Artifact mirrors tags of one OCI repository to another, byte for byte.
@@ -190,6 +194,15 @@ type Credential struct {
 	Aud string `json:"aud,omitempty"`
 	// Exp is the lifetime of a signed JWT; nil means the default (60s).
 	Exp *Duration `json:"exp,omitempty"`
+
+	// Audiences, when set, replaces Aud with several audiences; only a
+	// v1beta2 config (credential.audiences) sets it, it is not part of
+	// the v1beta1 file format.
+	Audiences []string `json:"-"`
+	// Envelope is a Go template that rewrites the token after its source
+	// (see ParseEnvelope); only a v1beta2 config (credential.envelope) sets
+	// it, it is not part of the v1beta1 file format.
+	Envelope string `json:"-"`
 }
 
 // TLS configures transport security for one host.

@@ -103,7 +103,7 @@ func (c *Config) Validate(p Purpose) error {
 	case "":
 		l.add("apiVersion", "", "is required; set it to %s", APIVersion)
 	default:
-		l.add("apiVersion", "", "%q is not supported; use %s", c.APIVersion, APIVersion)
+		l.add("apiVersion", "", "%q is not supported; use %s", c.APIVersion, list(APIVersions...))
 	}
 	switch c.Kind {
 	case Kind:

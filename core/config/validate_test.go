@@ -142,7 +142,7 @@ func TestValidateInvalid(t *testing.T) {
 		{
 			name:   "apiVersion wrong",
 			mutate: func(c *Config) { c.APIVersion = "mirror.plugin.fluxcd.io/v1" },
-			want:   `apiVersion: "mirror.plugin.fluxcd.io/v1" is not supported; use mirror.plugin.fluxcd.io/v1beta1`,
+			want:   `apiVersion: "mirror.plugin.fluxcd.io/v1" is not supported; use mirror.plugin.fluxcd.io/v1beta1 or mirror.plugin.fluxcd.io/v1beta2`,
 		},
 		{
 			name:   "kind wrong",
