@@ -62,7 +62,9 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 // Load reads, substitutes, parses, validates and resolves the config at
-// path, or at stdin when path is "-". Relative paths are resolved against
+// path, or at stdin when path is "-". The document may be written as
+// mirror.plugin.fluxcd.io/v1beta1 or v1beta2 (config.Read); the returned
+// Config records which in ReadAs. Relative paths are resolved against
 // opts.WorkDir. The files the config references must lie under the config
 // file's directory (for stdin, under the working directory); their paths are
 // rewritten to absolute, cleaned paths in the returned Config. A referenced
@@ -142,11 +144,12 @@ func parse(data []byte, root string, opts Options, stdin bool) (*config.Config, 
 	if err != nil {
 		return nil, err
 	}
-	c, err := config.Decode(doc)
-	if err != nil {
-		return nil, err
+	// Either apiVersion: a v1beta2 document is validated under its own
+	// field paths and converted into the v1beta1 form the rest runs on.
+	c, verr := config.Read(doc, opts.Purpose)
+	if c == nil {
+		return nil, verr
 	}
-	verr := c.Validate(opts.Purpose)
 	perr := resolvePaths(c, root, stdin)
 	if err := errors.Join(verr, perr); err != nil {
 		return nil, err
@@ -186,4 +189,12 @@ func decodeJSON(b []byte) (any, error) {
 		return nil, err
 	}
 	return v, nil
+}
+
+// ParseDocument parses one YAML (or JSON) config document into the generic
+// tree config.Decode and config.Read take, as Load does but without ${VAR}
+// substitution: a tool that rewrites the file (flux-mirror convert) keeps
+// every ${VAR} as written, so no secret is baked into its output.
+func ParseDocument(data []byte) (any, error) {
+	return parseYAML(data, data)
 }
