@@ -149,6 +149,7 @@ func (r *run) listChart(ctx context.Context, ent *chartEntry) {
 	r.entryPlanned(ent.index, len(tags))
 	for j := range tags {
 		r.sched.add(&task{
+			lane:  laneJob,
 			hosts: []string{urlHost(c.Source), ent.dst.Host},
 			run: func(ctx context.Context) {
 				r.finishTag(ent.index, j, r.syncChartVersion(ctx, ent, j, tags[j]))

@@ -264,14 +264,16 @@ func (r *run) transfer(ctx context.Context, tr transfers, src, dst oci.Repositor
 	r.activity(func(a ActivityObserver) { a.BytesPlanned(desc.Size) })
 	err := r.request(ctx, what, hosts, blameSide(src, dst), func(ctx context.Context) error {
 		return tr.do(ctx, func() error {
-			rc, err := r.Engine.reg.OpenBlob(ctx, src, desc.Digest)
-			if err != nil {
-				return &TransferError{Side: SideSource, Repo: src, Digest: desc.Digest, Err: withContext("open blob "+refString(src, desc.Digest), err)}
-			}
-			defer rc.Close()
-			// The source answered, even if its stream breaks later.
-			r.health.record(kindRegistry, src.Host, outcomeAnswered, time.Now())
-			return r.pushVerified(ctx, src, dst, desc, rc)
+			return r.limited(ctx, slotBlob, []string{src.Host, dst.Host}, func(ctx context.Context) error {
+				// The source GET goes out beside the upload's POST, so that
+				// the two round trips overlap; the upload reads the stream
+				// once the source answered.
+				ctx, cancel := context.WithCancel(ctx)
+				defer cancel()
+				o := r.openAhead(ctx, src, desc.Digest)
+				defer o.close()
+				return r.pushVerified(ctx, src, dst, desc, o)
+			})
 		})
 	})
 	// Put the attempt count after the side's clause: "read blob … from
@@ -284,6 +286,53 @@ func (r *run) transfer(ctx context.Context, tr transfers, src, dst oci.Repositor
 		return &TransferError{Side: te.Side, Repo: te.Repo, Digest: te.Digest, Err: &inner}
 	}
 	return err
+}
+
+// openedBlob is a source blob whose GET was sent ahead of its reader's
+// first Read: Read waits for the answer, then streams the body.
+type openedBlob struct {
+	ctx   context.Context
+	ready chan struct{}
+	rc    io.ReadCloser
+	err   error // a failed open, as a *TransferError naming the source
+}
+
+// openAhead sends the GET of a source blob now and returns its reader.
+func (r *run) openAhead(ctx context.Context, src oci.Repository, digest string) *openedBlob {
+	o := &openedBlob{ctx: ctx, ready: make(chan struct{})}
+	go func() {
+		defer close(o.ready)
+		rc, err := r.Engine.reg.OpenBlob(ctx, src, digest)
+		if err != nil {
+			o.err = &TransferError{Side: SideSource, Repo: src, Digest: digest, Err: withContext("open blob "+refString(src, digest), err)}
+			return
+		}
+		o.rc = rc
+		// The source answered, even if its stream breaks later.
+		r.health.record(kindRegistry, src.Host, outcomeAnswered, time.Now())
+	}()
+	return o
+}
+
+func (o *openedBlob) Read(p []byte) (int, error) {
+	select {
+	case <-o.ready:
+	case <-o.ctx.Done():
+		return 0, o.ctx.Err()
+	}
+	if o.err != nil {
+		return 0, o.err
+	}
+	return o.rc.Read(p)
+}
+
+// close waits for the GET (its context is cancelled by then unless the
+// upload finished) and closes the body.
+func (o *openedBlob) close() {
+	<-o.ready
+	if o.rc != nil {
+		o.rc.Close()
+	}
 }
 
 // blameSide returns the host of the side a transfer's error belongs to.
@@ -314,6 +363,10 @@ func (r *run) pushVerified(ctx context.Context, src, dst oci.Repository, desc oc
 	case vr.err != nil:
 		return vr.err
 	case sr.err != nil && src.Host != "":
+		var te *TransferError
+		if errors.As(sr.err, &te) { // the source's GET failed (openAhead)
+			return sr.err
+		}
 		return &TransferError{Side: SideSource, Repo: src, Digest: desc.Digest, Err: sr.err}
 	case err != nil:
 		return &TransferError{Side: SideDestination, Repo: dst, Digest: desc.Digest, Err: err}
@@ -342,7 +395,9 @@ func (r *run) ensureBlobBytes(ctx context.Context, dst oci.Repository, desc oci.
 		}
 		what := "push blob " + desc.Digest + " to " + dst.String()
 		return r.request(ctx, what, []hostRef{registryHost(dst)}, nil, func(ctx context.Context) error {
-			return r.pushVerified(ctx, oci.Repository{}, dst, desc, bytes.NewReader(b))
+			return r.limited(ctx, slotBlob, []string{dst.Host}, func(ctx context.Context) error {
+				return r.pushVerified(ctx, oci.Repository{}, dst, desc, bytes.NewReader(b))
+			})
 		})
 	})
 }

@@ -59,6 +59,7 @@ func (e *Engine) Run(ctx context.Context, in Input) *report.Report {
 		now:         start,
 		health:      newHealth(),
 		objects:     newOnceSet(),
+		limits:      newHostLimits(InitialPerHost, e.opts.MaxPerHost, time.Now),
 		referrerAPI: map[string]bool{},
 		fallbackMu:  map[string]*sync.Mutex{},
 	}
@@ -78,8 +79,9 @@ func (e *Engine) Run(ctx context.Context, in Input) *report.Report {
 		r.planChart(i, c)
 	}
 	r.log.Info("sync started", "entries", n, "concurrency", e.opts.Concurrency, "dryRun", e.opts.DryRun)
-	r.sched.run(ctx, e.opts.Concurrency)
+	r.sched.run(ctx, planWorkers, e.opts.Concurrency)
 	r.reportUnreachable()
+	r.reportLimits()
 	rep.Report.Results = r.results
 	rep.Finish(startMono, time.Now())
 	s := rep.Report.Summary
@@ -102,6 +104,8 @@ type run struct {
 	reg    Registry
 	charts ChartSource
 	health *health
+	// limits are the hosts' adaptive request limits (limiter.go).
+	limits *hostLimits
 
 	// results are written by tasks, each into its own slots (one entry's
 	// plan owns results[i]; a tag job owns results[i].Tags[j]); obsMu
@@ -264,6 +268,28 @@ func (r *run) reportUnreachable() {
 			obs.HostUnreachable(d.err, d.tags, d.entries)
 		}
 	}
+}
+
+// reportLimits logs what each host's request limit reached, for --verbose
+// and for tuning --max-per-host, and tells a LimitObserver.
+func (r *run) reportLimits() {
+	hosts := r.limits.summary()
+	for _, h := range hosts {
+		r.log.Info("host concurrency", "host", h.Host, "limit", h.Limit, "peakLimit", h.PeakLimit,
+			"peakRequests", h.PeakRequests, "peakTransfers", h.PeakTransfers, "throttled", h.Throttled)
+	}
+	if obs, ok := r.opts.Observer.(LimitObserver); ok && len(hosts) > 0 {
+		r.obsMu.Lock()
+		defer r.obsMu.Unlock()
+		obs.HostLimits(hosts)
+	}
+}
+
+// LimitObserver is an optional extension of Observer, found by type
+// assertion: at the end of a run it hears what each host's adaptive
+// request limit reached (see Options.MaxPerHost).
+type LimitObserver interface {
+	HostLimits(hosts []HostConcurrency)
 }
 
 // errCancelled is the error of work cut short by a cancelled sync.

@@ -65,11 +65,13 @@ func TestCancelDuringPlanning(t *testing.T) {
 	for _, s := range []string{a, b, c} {
 		seedTags(reg, s, "1.0.0")
 	}
-	reg.AddFault(mirrortest.Fault{Method: mirrortest.ListTags, Repo: b, Delay: time.Minute})
+	// Planning runs beside the copy jobs, not in their pool: every entry's
+	// tag list hangs, and the sync is cancelled once all three are sent.
+	reg.AddFault(mirrortest.Fault{Method: mirrortest.ListTags, Delay: time.Minute})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
-		for reg.CountWhere(func(c mirrortest.Call) bool { return c.Method == mirrortest.ListTags && c.Repo == b }) == 0 {
+		for reg.CountWhere(func(c mirrortest.Call) bool { return c.Method == mirrortest.ListTags }) < 3 {
 			time.Sleep(time.Millisecond)
 		}
 		cancel()

@@ -197,26 +197,26 @@ func TestSchedulerPerHostLimitSkipsBusyHosts(t *testing.T) {
 	var order []string
 	inA := make(chan struct{})
 	releaseA := make(chan struct{})
-	s.add(&task{hosts: []string{"a"}, run: func(context.Context) {
+	s.add(&task{lane: laneJob, hosts: []string{"a"}, run: func(context.Context) {
 		close(inA)
 		<-releaseA
 		mu.Lock()
 		order = append(order, "a1")
 		mu.Unlock()
 	}})
-	s.add(&task{hosts: []string{"a", "x"}, run: func(context.Context) {
+	s.add(&task{lane: laneJob, hosts: []string{"a", "x"}, run: func(context.Context) {
 		mu.Lock()
 		order = append(order, "a2")
 		mu.Unlock()
 	}})
-	s.add(&task{hosts: []string{"b"}, run: func(context.Context) {
+	s.add(&task{lane: laneJob, hosts: []string{"b"}, run: func(context.Context) {
 		<-inA
 		mu.Lock()
 		order = append(order, "b")
 		mu.Unlock()
 		close(releaseA) // a1 finishes only after b ran beside it
 	}})
-	s.run(context.Background(), 3)
+	s.run(context.Background(), 1, 3)
 	if len(order) != 3 || order[0] != "b" || order[1] != "a1" || order[2] != "a2" {
 		t.Errorf("order %v: b must pass the queued a2 while host a is busy", order)
 	}
@@ -232,16 +232,16 @@ func TestSchedulerCancelDrainsQueue(t *testing.T) {
 	s := newScheduler(4)
 	ctx, cancel := context.WithCancel(context.Background())
 	var ran, cancelled atomic.Int32
-	s.add(&task{hosts: []string{"h"}, run: func(ctx context.Context) {
+	s.add(&task{lane: laneJob, hosts: []string{"h"}, run: func(ctx context.Context) {
 		ran.Add(1)
 		cancel()
 		// A running task may still queue work; it is cancelled, not run.
-		s.add(&task{run: func(context.Context) { ran.Add(1) }, cancel: func() { cancelled.Add(1) }})
+		s.add(&task{lane: laneJob, run: func(context.Context) { ran.Add(1) }, cancel: func() { cancelled.Add(1) }})
 	}})
 	for range 5 {
-		s.add(&task{hosts: []string{"h"}, run: func(context.Context) { ran.Add(1) }, cancel: func() { cancelled.Add(1) }})
+		s.add(&task{lane: laneJob, hosts: []string{"h"}, run: func(context.Context) { ran.Add(1) }, cancel: func() { cancelled.Add(1) }})
 	}
-	s.run(ctx, 1)
+	s.run(ctx, 1, 1)
 	if ran.Load() != 1 || cancelled.Load() != 6 {
 		t.Errorf("ran %d, cancelled %d", ran.Load(), cancelled.Load())
 	}

@@ -7,13 +7,8 @@ import (
 
 // Defaults of Options, applied to zero values.
 const (
-	// DefaultConcurrency is the number of jobs in flight (--concurrency).
+	// DefaultConcurrency is the number of copy jobs in flight (--concurrency).
 	DefaultConcurrency = 4
-	// MaxDefaultPerHostConcurrency caps the default per-host limit: with a
-	// zero PerHostConcurrency, one registry host gets at most
-	// min(Concurrency, MaxDefaultPerHostConcurrency) jobs at a time, so a
-	// large --concurrency meant for many registries does not flood one.
-	MaxDefaultPerHostConcurrency = 8
 	// DefaultRetries is the CLI's default of --retries, the job-level
 	// retries. A zero Options.Retries means no job-level retry; it is not
 	// replaced by this default.
@@ -48,15 +43,24 @@ const (
 // Options tune an Engine. The zero value is usable: every zero field takes
 // its default, except Retries (zero means no retry) and the booleans.
 type Options struct {
-	// Concurrency is the number of jobs in flight across all entries
-	// (default 4). Planning steps, tag jobs and chart jobs share this pool;
-	// a tag job moves up to 3 blobs of an image at the same time.
+	// Concurrency is the number of copy jobs (one tag or chart version
+	// each) in flight across all entries (default 4); a job moves up to 3
+	// blobs of an image at the same time. Planning (tag lists, resolving
+	// tags, checking destination tags) does not take these slots: it runs
+	// ahead, bounded by the hosts' request limits (MaxPerHost).
 	Concurrency int
-	// PerHostConcurrency caps the jobs that touch one registry host (or
-	// one Helm repository host) at a time; a job counts against both its
-	// source and its destination host, and moves at most 3 blobs at once.
-	// Zero means min(Concurrency, 8).
+	// PerHostConcurrency, when positive, caps the copy jobs that touch one
+	// registry host (or one Helm repository host) at a time; a job counts
+	// against both its source and its destination host. Zero means no cap
+	// beyond Concurrency: the hosts' request limits protect each registry.
 	PerHostConcurrency int
+	// MaxPerHost is the most requests in flight to one host (default
+	// DefaultMaxPerHost, --max-per-host). Each host's limit starts at
+	// InitialPerHost (or MaxPerHost when smaller), grows while the host
+	// answers quickly and cleanly, halves on 429 or 503 answers or a steep
+	// rise in latency, and pauses the host for a Retry-After; at most
+	// MaxBlobsPerHost of a host's requests are blob transfers.
+	MaxPerHost int
 	// Retries is the number of job-level retries after a job's first
 	// attempt (the CLI passes DefaultRetries unless --retries says
 	// otherwise).
@@ -117,8 +121,11 @@ func (o Options) withDefaults() Options {
 	if o.Concurrency <= 0 {
 		o.Concurrency = DefaultConcurrency
 	}
-	if o.PerHostConcurrency <= 0 {
-		o.PerHostConcurrency = min(o.Concurrency, MaxDefaultPerHostConcurrency)
+	if o.PerHostConcurrency < 0 {
+		o.PerHostConcurrency = 0
+	}
+	if o.MaxPerHost <= 0 {
+		o.MaxPerHost = DefaultMaxPerHost
 	}
 	if o.Retries < 0 {
 		o.Retries = 0

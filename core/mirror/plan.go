@@ -345,6 +345,7 @@ func (r *run) planned(ent *artifactEntry) {
 			continue
 		}
 		r.sched.add(&task{
+			lane:  laneJob,
 			hosts: []string{ent.src.Host, ent.dst.Host},
 			run: func(ctx context.Context) {
 				r.finishTag(ent.index, j, r.syncArtifactTag(ctx, ent, j))

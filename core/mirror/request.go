@@ -118,7 +118,9 @@ type retryingRegistry struct {
 var _ Registry = retryingRegistry{}
 
 func (x retryingRegistry) do(ctx context.Context, what string, repo oci.Repository, op func(ctx context.Context) error) error {
-	return x.r.request(ctx, what, []hostRef{registryHost(repo)}, nil, op)
+	return x.r.request(ctx, what, []hostRef{registryHost(repo)}, nil, func(ctx context.Context) error {
+		return x.r.limited(ctx, slotMeta, []string{repo.Host}, op)
+	})
 }
 
 // ListTags implements TagLister.
@@ -220,9 +222,12 @@ var _ ChartSource = retryingCharts{}
 
 // ChartVersions implements ChartIndexReader.
 func (x retryingCharts) ChartVersions(ctx context.Context, repoURL, name string) (vs []ChartVersion, err error) {
-	err = x.r.request(ctx, "read the index of "+repoURL, []hostRef{{kindHelmRepo, urlHost(repoURL)}}, nil, func(ctx context.Context) error {
-		vs, err = x.charts.ChartVersions(ctx, repoURL, name)
-		return err
+	host := urlHost(repoURL)
+	err = x.r.request(ctx, "read the index of "+repoURL, []hostRef{{kindHelmRepo, host}}, nil, func(ctx context.Context) error {
+		return x.r.limited(ctx, slotBlob, []string{host}, func(ctx context.Context) error {
+			vs, err = x.charts.ChartVersions(ctx, repoURL, name)
+			return err
+		})
 	})
 	return vs, err
 }
@@ -234,8 +239,10 @@ func (x retryingCharts) DownloadChart(ctx context.Context, repoURL string, versi
 		host = urlHost(version.URLs[0])
 	}
 	err = x.r.request(ctx, "download chart "+version.Name+" "+version.Version, []hostRef{{kindHelmRepo, host}}, nil, func(ctx context.Context) error {
-		pkg, err = x.charts.DownloadChart(ctx, repoURL, version)
-		return err
+		return x.r.limited(ctx, slotBlob, []string{host}, func(ctx context.Context) error {
+			pkg, err = x.charts.DownloadChart(ctx, repoURL, version)
+			return err
+		})
 	})
 	return pkg, err
 }

@@ -6,11 +6,31 @@ import (
 	"sync"
 )
 
+// lane separates the two kinds of tasks of the pool: planning (tag lists,
+// tag resolution, destination checks: small requests, bounded per host by
+// the hosts' request limits) and jobs (copying a tag or chart version,
+// Options.Concurrency at a time).
+type lane int
+
+const (
+	lanePlan lane = iota
+	laneJob
+	lanes
+)
+
+// planWorkers is how many planning tasks run at once. Each is one or two
+// small requests; the hosts' request limits decide how many really go on
+// the wire.
+const planWorkers = 64
+
 // task is one unit of work on the shared pool: planning an entry, resolving
 // a tag, or mirroring a tag or chart version.
 type task struct {
+	// lane is the task's kind (planning by default).
+	lane lane
 	// hosts are the distinct registry or repository hosts the task talks to;
-	// it runs only while each of them has a free slot.
+	// a job runs only while each of them has a free job slot (see
+	// Options.PerHostConcurrency).
 	hosts []string
 	// run does the work. It may add further tasks to the scheduler.
 	run func(ctx context.Context)
@@ -19,15 +39,15 @@ type task struct {
 	cancel func()
 }
 
-// scheduler runs tasks on a fixed number of workers, first in, first out,
-// skipping over a task whose hosts are all busy in favour of the next one
-// that can run, so one slow registry does not stall the others.
+// scheduler runs tasks on a fixed number of workers per lane, first in,
+// first out, skipping over a job whose hosts are all busy in favour of the
+// next one that can run, so one slow registry does not stall the others.
 type scheduler struct {
-	perHost int
+	perHost int // job slots per host; 0: no limit
 
 	mu      sync.Mutex
 	cond    *sync.Cond
-	queue   []*task
+	queue   [lanes][]*task
 	busy    map[string]int
 	running int
 	stopped bool
@@ -43,15 +63,16 @@ func newScheduler(perHost int) *scheduler {
 func (s *scheduler) add(t *task) {
 	t.hosts = distinct(t.hosts)
 	s.mu.Lock()
-	s.queue = append(s.queue, t)
+	s.queue[t.lane] = append(s.queue[t.lane], t)
 	s.mu.Unlock()
 	s.cond.Broadcast()
 }
 
-// run works through the queue with workers goroutines until it is empty and
-// nothing runs, or ctx is done. Tasks still queued when ctx is done (and
-// those that running tasks add afterwards) get their cancel call.
-func (s *scheduler) run(ctx context.Context, workers int) {
+// run works through the queues with planners and jobs workers until they
+// are empty and nothing runs, or ctx is done. Tasks still queued when ctx
+// is done (and those that running tasks add afterwards) get their cancel
+// call.
+func (s *scheduler) run(ctx context.Context, planners, jobs int) {
 	stop := context.AfterFunc(ctx, func() {
 		s.mu.Lock()
 		s.stopped = true
@@ -60,22 +81,27 @@ func (s *scheduler) run(ctx context.Context, workers int) {
 	})
 	defer stop()
 	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for {
-				t := s.next(ctx)
-				if t == nil {
-					return
+	for l, n := range [lanes]int{lanePlan: planners, laneJob: jobs} {
+		for range n {
+			wg.Go(func() {
+				for {
+					t := s.next(ctx, lane(l))
+					if t == nil {
+						return
+					}
+					t.run(ctx)
+					s.done(t)
 				}
-				t.run(ctx)
-				s.done(t)
-			}
-		})
+			})
+		}
 	}
 	wg.Wait()
 	s.mu.Lock()
-	left := s.queue
-	s.queue = nil
+	var left []*task
+	for l := range s.queue {
+		left = append(left, s.queue[l]...)
+		s.queue[l] = nil
+	}
 	s.mu.Unlock()
 	for _, t := range left {
 		if t.cancel != nil {
@@ -84,20 +110,23 @@ func (s *scheduler) run(ctx context.Context, workers int) {
 	}
 }
 
-// next blocks until a task can run and claims its hosts; it returns nil when
-// the work is over (nothing queued, nothing running) or the sync stopped.
-func (s *scheduler) next(ctx context.Context) *task {
+// next blocks until a task of lane l can run and claims its hosts; it
+// returns nil when the work is over (nothing queued in any lane, nothing
+// running) or the sync stopped.
+func (s *scheduler) next(ctx context.Context, l lane) *task {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for {
-		if s.stopped || ctx.Err() != nil || len(s.queue) == 0 && s.running == 0 {
+		if s.stopped || ctx.Err() != nil || s.idle() {
 			return nil
 		}
-		for i, t := range s.queue {
+		for i, t := range s.queue[l] {
 			if s.free(t) {
-				s.queue = slices.Delete(s.queue, i, i+1)
-				for _, h := range t.hosts {
-					s.busy[h]++
+				s.queue[l] = slices.Delete(s.queue[l], i, i+1)
+				if t.lane == laneJob {
+					for _, h := range t.hosts {
+						s.busy[h]++
+					}
 				}
 				s.running++
 				return t
@@ -107,7 +136,22 @@ func (s *scheduler) next(ctx context.Context) *task {
 	}
 }
 
+func (s *scheduler) idle() bool {
+	if s.running > 0 {
+		return false
+	}
+	for _, q := range s.queue {
+		if len(q) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
 func (s *scheduler) free(t *task) bool {
+	if t.lane != laneJob || s.perHost <= 0 {
+		return true
+	}
 	for _, h := range t.hosts {
 		if s.busy[h] >= s.perHost {
 			return false
@@ -119,8 +163,10 @@ func (s *scheduler) free(t *task) bool {
 // done releases t's hosts.
 func (s *scheduler) done(t *task) {
 	s.mu.Lock()
-	for _, h := range t.hosts {
-		s.busy[h]--
+	if t.lane == laneJob {
+		for _, h := range t.hosts {
+			s.busy[h]--
+		}
 	}
 	s.running--
 	s.mu.Unlock()
