@@ -3,7 +3,7 @@ module github.com/fluxcd/flux-mirror/adapters/metrics
 go 1.26.0
 
 require (
-	github.com/fluxcd/flux-mirror/core v0.0.0
+	github.com/fluxcd/flux-mirror/core v0.0.0-00010101000000-000000000000
 	github.com/prometheus/client_model v0.6.3
 	github.com/prometheus/common v0.72.0
 )

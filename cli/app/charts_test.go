@@ -460,7 +460,7 @@ func TestChartSyncBadRepository(t *testing.T) {
 			setup: func(*helmtest.Server) {},
 			chart: "nginx",
 			entry: true,
-			want:  []string{`chart "nginx" is not in Helm repository`, "its index lists 1 chart"},
+			want:  []string{`chart "nginx" is not in the index`, "it lists 1 chart"},
 		},
 		{
 			name:  "tarball answers 404",

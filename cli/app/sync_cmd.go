@@ -11,6 +11,7 @@ import (
 
 	"github.com/fluxcd/flux-mirror/adapters/cosign"
 	"github.com/fluxcd/flux-mirror/adapters/helmrepo"
+	"github.com/fluxcd/flux-mirror/adapters/metrics"
 	"github.com/fluxcd/flux-mirror/adapters/registry"
 	"github.com/fluxcd/flux-mirror/core/config"
 	"github.com/fluxcd/flux-mirror/core/mirror"
@@ -26,13 +27,18 @@ type syncCmd struct {
 	DriftExitCode int    `default:"2" help:"Exit code when drift is found and nothing failed (0..255)."`
 	DryRun        bool   `help:"Plan and compare, write nothing; report would-copy and would-overwrite."`
 	FailOnEmpty   bool   `name:"fail-on-empty" help:"Fail an entry (exit 1) whose selector selects no tag, instead of completing it with a warning."`
-	Verbose       bool   `help:"Structured diagnostic log on stderr: every blob pushed or found, manifest digests, retries, referrer fallback-tag updates. No progress display."`
+	Verbose       bool   `help:"Structured diagnostic log on stderr: every blob pushed or found, manifest digests, retries, referrer fallback-tag updates. No progress display. Same as --log-level debug."`
+	LogFormat     string `name:"log-format" enum:",text,json" default:"" help:"Write a structured log to stderr, as text (key=value) or json: a record per finished tag at info (drift at warn, failures at error), request detail at debug."`
+	LogLevel      string `name:"log-level" enum:",debug,info,warn,error" default:"" help:"Level of the structured log (default: info with --log-format, debug with --verbose)."`
+	Quiet         bool   `short:"q" help:"Print only what changed, drift and failures, then the summary: no up-to-date tags, limit notes, progress or heartbeat."`
 	NoProgress    bool   `help:"No live progress display; the per-tag lines and the summary still print."`
 	Insecure      bool   `help:"Allow plain HTTP and skip TLS verification for every registry and Helm repository (development only)."`
 	TrustedRoot   string `name:"trusted-root" env:"FLUX_MIRROR_TRUSTED_ROOT" type:"path" predictor:"file" help:"Sigstore trusted_root.json to verify cosign signatures against, instead of the public-good root fetched through TUF (air-gapped mirrors, private Sigstore)."`
 
 	IdleTimeout time.Duration `name:"idle-timeout" default:"60s" help:"Fail a registry request when no byte moves for this long (no answer, a stalled download, an upload the registry stopped reading), so that it is retried on a fresh connection; every byte resets it, so slow transfers that keep moving are never cut (DURATION > 0)."`
 	// Request-level retries; --retries above is the job level.
+	unattendedFlags `embed:""`
+
 	RetryWindow time.Duration `name:"retry-window" default:"60s" help:"How long one failed request (a tag list, a manifest or blob request, one blob transfer) is retried from its first failure, with backoff; 0 turns that off. A registry whose request fails for the whole window while nothing else on it answers is treated as unreachable for the rest of the run."`
 }
 
@@ -59,8 +65,33 @@ func (c *syncCmd) Validate() error {
 		return fmt.Errorf("--retry-window must be 0 or more, got %s", c.RetryWindow)
 	case c.DriftExitCode < 0 || c.DriftExitCode > 255:
 		return fmt.Errorf("--drift-exit-code must be between 0 and 255, got %d", c.DriftExitCode)
+	case c.Quiet && c.Verbose:
+		return fmt.Errorf("--quiet and --verbose contradict each other; choose one")
 	}
-	return nil
+	return c.unattendedFlags.validate()
+}
+
+// logger returns the structured log the flags ask for on w, and whether it
+// is on: --verbose is debug in text; --log-format alone is info; nothing
+// asked discards it.
+func (c *syncCmd) logger(w io.Writer) (*slog.Logger, bool) {
+	level := c.LogLevel
+	if c.Verbose && level == "" {
+		level = "debug"
+	}
+	if level == "" && c.LogFormat != "" {
+		level = "info"
+	}
+	if level == "" {
+		return slog.New(slog.DiscardHandler), false
+	}
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level)) // the enum admits only valid levels
+	opts := &slog.HandlerOptions{Level: l}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts)), true
+	}
+	return slog.New(slog.NewTextHandler(w, opts)), true
 }
 
 func (c *syncCmd) Run(ctx context.Context, e *env, g *Globals) error {
@@ -68,10 +99,7 @@ func (c *syncCmd) Run(ctx context.Context, e *env, g *Globals) error {
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.DiscardHandler)
-	if c.Verbose {
-		log = slog.New(slog.NewTextHandler(e.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
+	log, logging := c.logger(e.Stderr)
 	// The same load as validate's (openConfig): hosts are set up offline,
 	// and contacted only when an entry uses them.
 	loaded, err := e.openConfig(ctx, path, g, config.PurposeSync, log)
@@ -106,7 +134,8 @@ func (c *syncCmd) Run(ctx context.Context, e *env, g *Globals) error {
 		engineDeps.Verifier = v
 	}
 
-	out := newSyncOutput(ctx, e, c)
+	in := cfg.MirrorInput()
+	out := newSyncOutput(ctx, e, c, len(in.Artifacts)+len(in.Charts), log, logging)
 	engine := mirror.New(reg, mirror.Options{
 		Concurrency: c.Concurrency,
 		Retries:     c.Retries,
@@ -119,16 +148,41 @@ func (c *syncCmd) Run(ctx context.Context, e *env, g *Globals) error {
 		Observer:    out,
 		Reporter:    "flux-mirror/" + Version(),
 	}, engineDeps)
-	rep := engine.Run(ctx, cfg.MirrorInput())
+	rep := engine.Run(ctx, in)
 	out.finish()
 	if err := c.writeReport(e.Stdout, rep); err != nil {
 		return err
 	}
+	out.writeFailures(rep)
 	out.writeInterrupted()
-	if code := rep.ExitCode(c.DriftExitCode); code != 0 {
+	bytes, retries := out.counts()
+	outputs := c.unattendedFlags.write(ctx, e, metrics.Run{Report: rep, BytesCopied: bytes, Hosts: hostStats(reg.Stats(), retries)})
+	code := rep.ExitCode(c.DriftExitCode)
+	switch {
+	case outputs != nil && code == 0:
+		return outputs
+	case outputs != nil:
+		fmt.Fprintf(e.Stderr, "✗ %v\n", outputs)
+	}
+	if code != 0 {
 		return silentExit(code)
 	}
 	return nil
+}
+
+// hostStats merges the registry adapter's request counts with the retries
+// the engine reported per host.
+func hostStats(wire map[string]registry.HostStats, retries map[string]int64) map[string]metrics.HostStats {
+	out := make(map[string]metrics.HostStats, len(wire))
+	for host, w := range wire {
+		out[host] = metrics.HostStats{Requests: w.Requests, Throttled: w.Throttled, Retries: retries[host]}
+	}
+	for host, n := range retries {
+		if _, ok := out[host]; !ok {
+			out[host] = metrics.HostStats{Retries: n}
+		}
+	}
+	return out
 }
 
 func needsVerifier(cfg *config.Config) bool {

@@ -210,12 +210,13 @@ func TestSyncPermanentFailureOtherEntriesCopied(t *testing.T) {
 		entry(src.Host()+"/broken", dst.Host()+"/broken", "      semver: \"*\"\n"),
 		entry(src.Host()+"/good", dst.Host()+"/good", "      semver: \"*\"\n"),
 	))
-	rep, res := syncReport(t, runOpts{}, cfg, "--retries", "1")
+	// Request-level retries off: the job level alone retries, once.
+	rep, res := syncReport(t, runOpts{}, cfg, "--retries", "1", "--retry-window", "0")
 	if res.code != 1 || rep.Report.Summary.Failed != 1 || rep.Report.Summary.Copied != 1 {
 		t.Fatalf("exit %d, summary %+v", res.code, rep.Report.Summary)
 	}
 	failed := rep.Report.Results[0].Tags[0]
-	if failed.Status != report.StatusFailed || !strings.Contains(failed.Error, "after 2 attempts") || !strings.Contains(failed.Error, "500") {
+	if failed.Status != report.StatusFailed || !strings.Contains(failed.Error, "(job tried 2 times)") || !strings.Contains(failed.Error, "500") {
 		t.Errorf("failed tag: %+v", failed)
 	}
 	if dst.HasManifest(t, dst.Host()+"/broken:1.0.0") {

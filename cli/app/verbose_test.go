@@ -29,7 +29,7 @@ func TestSyncVerbose(t *testing.T) {
 	for _, want := range []string{
 		`level=INFO msg="sync started"`,
 		`msg="tag resolved"`,
-		`msg=retrying`, "503",
+		`msg="retrying request"`, "503",
 		`msg="blob pushed"`,
 		`msg="manifest pushed"`, digest,
 		`msg="sync finished"`,
