@@ -168,6 +168,7 @@ artifacts:
 	for _, e := range c.Env {
 		args = append(args, "--env", e.Name+"="+e.Value)
 	}
+	var configDir, dockerDir string // the volumes' stand-ins, reused below
 	volumes := map[string]corev1.Volume{}
 	for _, v := range pod.Volumes {
 		volumes[v.Name] = v
@@ -176,14 +177,15 @@ artifacts:
 		v := volumes[m.Name]
 		switch {
 		case v.ConfigMap != nil:
-			dir := writeFiles(t, map[string][]byte{filepath.Base(c.Args[1]): config})
-			args = append(args, "--volume", dir+":"+m.MountPath+":ro")
+			configDir = writeFiles(t, map[string][]byte{filepath.Base(c.Args[1]): config})
+			args = append(args, "--volume", configDir+":"+m.MountPath+":ro")
 		case v.Secret != nil:
 			files := map[string][]byte{}
 			for _, item := range v.Secret.Items {
 				files[item.Path] = secret.Data[item.Key]
 			}
-			args = append(args, "--volume", writeFiles(t, files)+":"+m.MountPath+":ro")
+			dockerDir = writeFiles(t, files)
+			args = append(args, "--volume", dockerDir+":"+m.MountPath+":ro")
 		case v.EmptyDir != nil:
 			args = append(args, "--tmpfs", m.MountPath+":rw,size=64m,uid="+strconv.FormatInt(*pod.SecurityContext.RunAsUser, 10))
 		default:
@@ -210,6 +212,16 @@ artifacts:
 		if got.Digest != want.Digest {
 			t.Errorf("tag %s: destination %s, source %s", tag, got.Digest, want.Digest)
 		}
+	}
+
+	// No HOME, no writable directory at all: nothing needs one. The re-run
+	// finds both tags up to date.
+	out = run(t, root, nil, "docker", "run", "--rm", "--network", "host", "--read-only", "--user", "65532:65532",
+		"--volume", configDir+":/etc/flux-mirror/config:ro", "--volume", dockerDir+":/etc/flux-mirror/docker:ro",
+		"--env", "DOCKER_CONFIG=/etc/flux-mirror/docker",
+		"flux-mirror:dev", "sync", "/etc/flux-mirror/config/"+filepath.Base(c.Args[1]), "--no-progress")
+	if got := strings.Count(out, "(skipped)"); got != 2 {
+		t.Errorf("re-run without HOME: want 2 tags skipped, got %d:\n%s", got, out)
 	}
 
 	// The version the image reports is the one make image stamped.
