@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/fluxcd/flux-mirror/core"
+	"github.com/fluxcd/flux-mirror/core/oci"
 	"github.com/fluxcd/flux-mirror/core/report"
 )
 
@@ -21,6 +22,9 @@ type tagJob struct {
 	// failed although the PUT took effect (its answer was lost), a retry
 	// finds the tag up to date, and it was this run that wrote it.
 	writing report.Status
+	// precheckUsed: the first attempt took planning's look at the
+	// destination (plannedTag.dst); later attempts send their own HEAD.
+	precheckUsed bool
 }
 
 // syncArtifactTag runs the job of tag j of ent: compare the destination
@@ -76,7 +80,18 @@ func (r *run) runTagJob(ctx context.Context, ent *artifactEntry, p *plannedTag, 
 func (r *run) syncTag(ctx context.Context, ent *artifactEntry, p *plannedTag, js *tagJob) error {
 	src, dst, want := ent.src, ent.dst, p.desc
 	dref := dst.String() + ":" + p.tag
-	have, err := r.headManifest(ctx, dst, p.tag)
+	var have oci.Descriptor
+	var err error
+	if pre := p.dst; pre != nil && !js.precheckUsed {
+		// Planning looked already; a retry of the job looks again.
+		js.precheckUsed = true
+		have, err = pre.desc, pre.err
+		if pre.missing {
+			err = core.ErrNotFound
+		}
+	} else {
+		have, err = r.headManifest(ctx, dst, p.tag)
+	}
 	s := seen{state: destMissing, wrote: js.writing}
 	switch {
 	case err == nil && have.Digest == want.Digest:
@@ -100,7 +115,9 @@ func (r *run) syncTag(ctx context.Context, ent *artifactEntry, p *plannedTag, js
 		r.log.Info("overwriting drifted destination tag", "ref", dref, "sourceDigest", want.Digest, "destinationDigest", have.Digest)
 	}
 	if d.act == actCopy || d.act == actOverwrite {
-		if err := r.copyTagged(ctx, src, dst, p.tag, want, func() { js.writing = d.status }); err != nil {
+		body := p.body
+		p.body = nil // read once; a retry of the job reads it again
+		if err := r.copyTagged(ctx, src, dst, p.tag, want, body, func() { js.writing = d.status }); err != nil {
 			return err
 		}
 	}

@@ -96,8 +96,8 @@ func parallel[T any](ctx context.Context, n int, items []T, fn func(context.Cont
 // to want, with everything it references, and writes the tag at dst last.
 // sending is called right before the tag's PUT is sent, so that the job
 // knows, on a retry, that this run may have written the tag.
-func (r *run) copyTagged(ctx context.Context, src, dst oci.Repository, tag string, want oci.Descriptor, sending func()) error {
-	p, err := r.prepareManifest(ctx, newTransfers(), src, dst, tag, want, nesting{root: refString(src, tag)})
+func (r *run) copyTagged(ctx context.Context, src, dst oci.Repository, tag string, want oci.Descriptor, body []byte, sending func()) error {
+	p, err := r.prepareManifest(ctx, newTransfers(), src, dst, tag, want, body, nesting{root: refString(src, tag)})
 	if err != nil {
 		return err
 	}
@@ -125,11 +125,14 @@ type prepared struct {
 // manifests and blobs to dst. Child manifests are copied side by side;
 // every blob transfer takes one of the job's slots tr. An index nested
 // deeper than MaxIndexDepth fails, permanently.
-func (r *run) prepareManifest(ctx context.Context, tr transfers, src, dst oci.Repository, ref string, want oci.Descriptor, at nesting) (prepared, error) {
+func (r *run) prepareManifest(ctx context.Context, tr transfers, src, dst oci.Repository, ref string, want oci.Descriptor, body []byte, at nesting) (prepared, error) {
 	sref := refString(src, ref)
-	desc, body, err := r.reg.GetManifest(ctx, src, ref)
-	if err != nil {
-		return prepared{}, withContext("get manifest "+sref, err)
+	desc := want
+	if body == nil {
+		var err error
+		if desc, body, err = r.reg.GetManifest(ctx, src, ref); err != nil {
+			return prepared{}, withContext("get manifest "+sref, err)
+		}
 	}
 	got, err := digestOf(want.Digest, body)
 	if err != nil {
@@ -202,7 +205,7 @@ func (r *run) ensureManifestAt(ctx context.Context, tr transfers, src, dst oci.R
 		case !errors.Is(err, core.ErrNotFound):
 			return withContext("check manifest "+refString(dst, desc.Digest), err)
 		}
-		p, err := r.prepareManifest(ctx, tr, src, dst, desc.Digest, desc, at)
+		p, err := r.prepareManifest(ctx, tr, src, dst, desc.Digest, desc, nil, at)
 		if err != nil {
 			return err
 		}
@@ -224,7 +227,26 @@ func (r *run) ensureBlob(ctx context.Context, tr transfers, src, dst oci.Reposit
 		r.log.Debug("non-distributable layer not copied", "digest", desc.Digest, "mediaType", desc.MediaType)
 		return nil
 	}
-	return r.objects.do(ctx, objectKey(dst, desc.Digest), func() error {
+	err := r.objects.do(ctx, objectKey(dst, desc.Digest), func() error {
+		// A blob this run already put in another repository of the
+		// destination registry is mounted from there: one request
+		// instead of a check, a download and an upload.
+		if from, ok := r.objects.holder(dst, desc.Digest); ok {
+			mounted, err := r.reg.MountBlob(ctx, dst, from, desc.Digest)
+			switch {
+			case err == nil && mounted:
+				r.log.Debug("blob mounted", "repo", dst.String(), "from", from.String(), "digest", desc.Digest, "size", desc.Size)
+				return nil
+			case ctx.Err() != nil:
+				return ctx.Err()
+			case err != nil:
+				var ue *UnreachableError
+				if errors.As(err, &ue) {
+					return err
+				}
+				r.log.Debug("blob mount failed; checking and uploading instead", "repo", dst.String(), "from", from.String(), "digest", desc.Digest, "error", err)
+			}
+		}
 		ok, err := r.reg.BlobExists(ctx, dst, desc.Digest)
 		if err != nil {
 			return withContext("check blob "+refString(dst, desc.Digest), err)
@@ -251,6 +273,10 @@ func (r *run) ensureBlob(ctx context.Context, tr transfers, src, dst oci.Reposit
 		}
 		return r.transfer(ctx, tr, src, dst, desc)
 	})
+	if err == nil {
+		r.objects.hold(dst, desc.Digest)
+	}
+	return err
 }
 
 // transfer streams a blob from src to dst, verifying its size and digest

@@ -22,6 +22,28 @@ type onceSet struct {
 	mu       sync.Mutex
 	present  map[string]bool
 	inflight map[string]*onceCall
+	// holders names, per "host@digest", a destination repository this run
+	// put the blob in, to mount it from there into the next one.
+	holders map[string]oci.Repository
+}
+
+// hold records that repo holds the blob digest.
+func (s *onceSet) hold(repo oci.Repository, digest string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := repo.Host + "@" + digest
+	if _, ok := s.holders[k]; !ok {
+		s.holders[k] = repo
+	}
+}
+
+// holder returns a repository of repo's host, other than repo, that this
+// run put the blob digest in.
+func (s *onceSet) holder(repo oci.Repository, digest string) (oci.Repository, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h, ok := s.holders[repo.Host+"@"+digest]
+	return h, ok && h != repo
 }
 
 type onceCall struct {
@@ -30,7 +52,7 @@ type onceCall struct {
 }
 
 func newOnceSet() *onceSet {
-	return &onceSet{present: map[string]bool{}, inflight: map[string]*onceCall{}}
+	return &onceSet{present: map[string]bool{}, inflight: map[string]*onceCall{}, holders: map[string]oci.Repository{}}
 }
 
 // objectKey names content at a destination: "host/path@digest".

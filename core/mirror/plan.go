@@ -43,6 +43,21 @@ type plannedTag struct {
 	referrersLoaded  bool
 	verificationDone bool
 	err              error
+
+	// dst is the destination tag as planning found it, for entries that
+	// neither verify nor copy referrers (see resolveTag); nil when the job
+	// looks itself.
+	dst *destCheck
+	// body is the source manifest when planning read it with a GET (the
+	// destination lacks the tag), so the copy reads it only once.
+	body []byte
+}
+
+// destCheck is a destination tag looked at during planning.
+type destCheck struct {
+	desc    oci.Descriptor // when present
+	missing bool
+	err     error // the check failed; the job reports it as its own
 }
 
 // referrerNode is one referrer found at plan time: desc refers to subject.
@@ -131,6 +146,9 @@ func (r *run) resolveTag(ctx context.Context, ent *artifactEntry, j int) error {
 	a := ent.cfg
 	ref := ent.src.String() + ":" + p.tag
 	return r.attempt(ctx, "resolve "+ref, func(ctx context.Context) error {
+		if a.Verify == nil && !a.IncludeReferrers && p.desc.Digest == "" {
+			return r.resolveAgainstDestination(ctx, ent, p)
+		}
 		if p.desc.Digest == "" {
 			desc, err := r.headManifest(ctx, ent.src, p.tag)
 			if err != nil {
@@ -157,6 +175,68 @@ func (r *run) resolveTag(ctx context.Context, ent *artifactEntry, j int) error {
 		}
 		return nil
 	})
+}
+
+// resolveAgainstDestination resolves a tag of an entry that neither
+// verifies nor copies referrers, looking at the destination first: where
+// the destination has the tag, one HEAD on each side decides; where it
+// lacks it, the source manifest is read with one GET that both resolves
+// the tag and gives the bytes the copy puts (never a HEAD and then a GET
+// of the same manifest). Planning rules stay: a source that cannot be
+// resolved fails the entry; a destination that cannot be checked fails
+// only the tag's job, which reports it.
+func (r *run) resolveAgainstDestination(ctx context.Context, ent *artifactEntry, p *plannedTag) error {
+	ref := ent.src.String() + ":" + p.tag
+	if p.dst == nil {
+		d := &destCheck{}
+		have, err := r.headManifest(ctx, ent.dst, p.tag)
+		switch {
+		case err == nil:
+			d.desc = have
+		case errors.Is(err, core.ErrNotFound):
+			d.missing = true
+		case errors.Is(err, context.Canceled) && ctx.Err() != nil:
+			return err
+		default:
+			d.err = err
+		}
+		p.dst = d
+	}
+	var (
+		desc oci.Descriptor
+		body []byte
+		err  error
+	)
+	if p.dst.missing {
+		desc, body, err = r.reg.GetManifest(ctx, ent.src, p.tag)
+	} else {
+		desc, err = r.headManifest(ctx, ent.src, p.tag)
+	}
+	if err != nil {
+		return fmt.Errorf("resolve %s: %w", ref, err)
+	}
+	if body != nil {
+		got, derr := digestOf(desc.Digest, body)
+		switch {
+		case desc.Digest == "":
+			if got, derr = digestOf("sha256:", body); derr != nil {
+				return retry.Permanent(fmt.Errorf("resolve %s: %w", ref, derr))
+			}
+			desc.Digest = got
+		case derr != nil || !oci.ValidDigest(desc.Digest):
+			return retry.Permanent(fmt.Errorf("resolve %s: registry returned invalid digest %q", ref, desc.Digest))
+		case got != desc.Digest:
+			return fmt.Errorf("resolve %s: %w: the manifest announced as %s hashes to %s", ref, core.ErrDigestMismatch, desc.Digest, got)
+		}
+		desc.Size = int64(len(body))
+		p.body = body
+	}
+	if !oci.ValidDigest(desc.Digest) {
+		return retry.Permanent(fmt.Errorf("resolve %s: registry returned invalid digest %q", ref, desc.Digest))
+	}
+	p.desc = desc
+	r.log.Debug("tag resolved", "ref", ref, "digest", desc.Digest, "mediaType", desc.MediaType)
+	return nil
 }
 
 // verifyTag checks the signature of a resolved tag and its age.

@@ -195,7 +195,7 @@ func TestConcurrencySharedPool(t *testing.T) {
 	// The one-per-job calls take a while, so that jobs in flight overlap:
 	// the tag list of planning, the destination check of a copy job.
 	reg.AddFault(mirrortest.Fault{Method: mirrortest.ListTags, Delay: 15 * time.Millisecond})
-	reg.AddFault(mirrortest.Fault{Method: mirrortest.HeadManifest, Host: dstHost, Delay: 15 * time.Millisecond})
+	reg.AddFault(mirrortest.Fault{Method: mirrortest.PutManifest, Host: dstHost, Delay: 15 * time.Millisecond})
 	opts := fastOptions()
 	opts.Concurrency = 4
 	opts.PerHostConcurrency = 2
@@ -209,12 +209,13 @@ func TestConcurrencySharedPool(t *testing.T) {
 		t.Errorf("max tag lists in flight = %d, want all 8 entries planned at once", got)
 	}
 	// Every copy job writes to the one destination host: 2 at a time.
-	if got := reg.MaxInFlightOf(dstHost, mirrortest.HeadManifest); got != 2 {
+	if got := reg.MaxInFlightOf(dstHost, mirrortest.PutManifest); got != 2 {
 		t.Errorf("max copy jobs in flight to %s = %d, want the per-host limit 2", dstHost, got)
 	}
-	// A job moves up to 3 blobs at once, so requests stay within 2×3.
-	if got := reg.MaxInFlightOn(dstHost); got > 6 {
-		t.Errorf("max requests in flight to %s = %d, want at most 6", dstHost, got)
+	// Planning's destination checks and the jobs' requests stay within
+	// the host's request limit.
+	if got := reg.MaxInFlightOn(dstHost); got > mirror.InitialPerHost {
+		t.Errorf("max requests in flight to %s = %d, want at most %d", dstHost, got, mirror.InitialPerHost)
 	}
 }
 
@@ -327,7 +328,14 @@ func TestTagMovedBetweenPlanAndCopy(t *testing.T) {
 		}
 		return nil
 	}
-	rep := runSync(t, reg, fastOptions(), mirror.Deps{}, cfgOf(artifact(src, dst, semverLimit(1))))
+	// Where the destination lacks the tag, planning reads the source
+	// manifest with its one GET and the copy puts those bytes: nothing can
+	// move in between. Where it has another digest (overwrite), planning
+	// HEADs the source and the copy GETs it, which must match.
+	reg.SeedImage(dst, "1.0.0", mirrortest.Image{Layers: []string{"old"}})
+	a := artifact(src, dst, semverLimit(1))
+	a.Overwrite = true
+	rep := runSync(t, reg, fastOptions(), mirror.Deps{}, cfgOf(a))
 	wantStatuses(t, rep, 0, "1.0.0=failed")
 	tag := rep.Report.Results[0].Tags[0]
 	if tag.Digest != planned.Digest {

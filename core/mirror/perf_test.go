@@ -1,0 +1,102 @@
+package mirror_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/fluxcd/flux-mirror/core/mirror"
+	"github.com/fluxcd/flux-mirror/core/mirror/mirrortest"
+)
+
+// TestRequestsPerTag pins what one tag costs on each side: a cold copy
+// reads the source manifest with one GET (never a HEAD and then a GET of
+// the same manifest), a no-op re-run sends one manifest HEAD per side.
+func TestRequestsPerTag(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name                 string
+		seedDestination      bool
+		srcHead, srcGet      int
+		dstHead, dstPut      int
+		wantStatus           string
+		srcBlobGet, dstBlobs int
+	}{
+		// Three images sharing a base layer: 7 distinct blobs.
+		{name: "cold copy", srcHead: 0, srcGet: 3, dstHead: 3, dstPut: 3, wantStatus: "copied", srcBlobGet: 7, dstBlobs: 7},
+		{name: "no-op", seedDestination: true, srcHead: 3, srcGet: 0, dstHead: 3, dstPut: 0, wantStatus: "skipped/up-to-date"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			reg := mirrortest.NewRegistry()
+			src, dst := srcHost+"/org/app", dstHost+"/mirror/app"
+			for _, tag := range []string{"1.0.0", "1.1.0", "1.2.0"} {
+				seedTags(reg, src, tag)
+				if tc.seedDestination {
+					seedSame(reg, src, dst, tag)
+				}
+			}
+			rep := runSync(t, reg, fastOptions(), mirror.Deps{}, cfgOf(artifact(src, dst, semverLimit(0))))
+			want := fmt.Sprintf("1.2.0=%[1]s 1.1.0=%[1]s 1.0.0=%[1]s", tc.wantStatus)
+			wantStatuses(t, rep, 0, want)
+			for _, c := range []struct {
+				host, method string
+				want         int
+			}{
+				{srcHost, mirrortest.HeadManifest, tc.srcHead},
+				{srcHost, mirrortest.GetManifest, tc.srcGet},
+				{dstHost, mirrortest.HeadManifest, tc.dstHead},
+				{dstHost, mirrortest.PutManifest, tc.dstPut},
+				{srcHost, mirrortest.OpenBlob, tc.srcBlobGet},
+				{dstHost, mirrortest.PushBlob, tc.dstBlobs},
+			} {
+				if got := reg.CountOn(c.host, c.method); got != c.want {
+					t.Errorf("%s %s = %d, want %d\n%s", c.host, c.method, got, c.want, describeCalls(reg))
+				}
+			}
+		})
+	}
+}
+
+// TestBlobPushedThisRunIsMountedIntoTheNextRepository: a layer shared by
+// repositories of one destination registry is uploaded once, then mounted
+// from the repository that has it, without a check or a download.
+func TestBlobPushedThisRunIsMountedIntoTheNextRepository(t *testing.T) {
+	t.Parallel()
+	reg := mirrortest.NewRegistry()
+	var arts []string
+	for i := range 3 {
+		src := fmt.Sprintf("%s/org/app%d", srcHost, i)
+		reg.SeedImage(src, "1.0.0", mirrortest.Image{Layers: []string{"shared-base", fmt.Sprintf("own-%d", i)}})
+		arts = append(arts, src)
+	}
+	opts := fastOptions()
+	opts.Concurrency = 1
+	cfg := cfgOf(artifact(arts[0], dstHost+"/m/app0", semverLimit(1)))
+	rep := runSync(t, reg, opts, mirror.Deps{}, cfg)
+	wantStatuses(t, rep, 0, "1.0.0=copied")
+	// The next run is a new run: it knows nothing of the first.
+	reg.ResetCalls()
+	cfg = cfgOf(artifact(arts[1], dstHost+"/m/app1", semverLimit(1)), artifact(arts[2], dstHost+"/m/app2", semverLimit(1)))
+	rep = runSync(t, reg, opts, mirror.Deps{}, cfg)
+	wantStatuses(t, rep, 0, "1.0.0=copied")
+	wantStatuses(t, rep, 1, "1.0.0=copied")
+	uploads, mounts := 0, 0
+	for _, c := range reg.Calls() {
+		switch c.Method {
+		case mirrortest.PushBlob:
+			uploads++
+		case mirrortest.MountBlob:
+			mounts++
+		}
+	}
+	// app1 and app2 each need the shared base, their own layer and their
+	// config: 6 blobs, of which the shared base is uploaded once and
+	// mounted once.
+	if uploads != 5 || mounts != 1 {
+		t.Errorf("%d uploads and %d mounts, want 5 and 1\n%s", uploads, mounts, describeCalls(reg))
+	}
+	for i := 1; i < 3; i++ {
+		wantMirrored(t, reg, arts[i], fmt.Sprintf("%s/m/app%d", dstHost, i), "1.0.0")
+	}
+}
