@@ -183,6 +183,7 @@ type jwkSource struct {
 	path           string // set for jwkPath
 	files          confinedFiles
 	iss, sub, aud  string
+	audiences      []string // when set, the aud claim instead of aud
 	lifetime       time.Duration
 	now            func() time.Time
 	log            *slog.Logger
@@ -288,7 +289,7 @@ func (s *jwkSource) sign() (auth.Credential, time.Time, error) {
 	claims := jwt.Claims{
 		Issuer:    s.iss,
 		Subject:   s.sub,
-		Audience:  jwt.Audience{s.aud},
+		Audience:  s.audience(),
 		IssuedAt:  jwt.NewNumericDate(iat),
 		NotBefore: jwt.NewNumericDate(iat),
 		Expiry:    jwt.NewNumericDate(exp),
@@ -300,4 +301,12 @@ func (s *jwkSource) sign() (auth.Credential, time.Time, error) {
 	}
 	s.log.Debug("signed JWT", "host", s.host, "kid", key.kid, "alg", key.alg, "expiresAt", exp)
 	return auth.Credential{Username: s.username, Secret: tok, ExpiresAt: time.Unix(claims.Expiry.Time().Unix(), 0)}, iat, nil
+}
+
+// audience is the aud claim: the audiences of a v1beta2 list, else aud.
+func (s *jwkSource) audience() jwt.Audience {
+	if len(s.audiences) > 0 {
+		return jwt.Audience(s.audiences)
+	}
+	return jwt.Audience{s.aud}
 }

@@ -23,7 +23,22 @@ import (
 //
 // The source is safe for concurrent use. Its Credential errors start with
 // `host "<host>": ` and never contain secrets.
+//
+// A credential.envelope (v1beta2) rewrites every credential the source
+// resolves (auth.WithEnvelope).
 func NewSource(h config.Host, deps Deps) (auth.Source, error) {
+	s, err := newSource(h, deps)
+	if err != nil || s == nil || h.Credential == nil || h.Credential.Envelope == "" {
+		return s, err
+	}
+	env, err := auth.ParseEnvelope(h.Credential.Envelope)
+	if err != nil {
+		return nil, fmt.Errorf("credential.envelope: %w", err)
+	}
+	return auth.WithEnvelope(s, env), nil
+}
+
+func newSource(h config.Host, deps Deps) (auth.Source, error) {
 	switch {
 	case h.Credential != nil && h.Provider != "":
 		return nil, errors.New("credential and provider are mutually exclusive; set one")
@@ -55,6 +70,9 @@ func NewSource(h config.Host, deps Deps) (auth.Source, error) {
 		return valueSource(h.Username, c.Value), nil
 	case c.FromPath != "":
 		return &fileSource{host: h.Host, username: h.Username, path: c.FromPath, files: deps.files()}, nil
+	case c.Provider != "" && len(c.Audiences) > 1:
+		// A TokenSource mints for one audience (auth.TokenSource).
+		return nil, fmt.Errorf("credential.audiences: provider %q mints a token for one audience here; list one", c.Provider)
 	case c.Provider != "":
 		f, ok := deps.TokenProviders[c.Provider]
 		if !ok {
@@ -83,6 +101,7 @@ func NewSource(h config.Host, deps Deps) (auth.Source, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.audiences = c.Audiences // v1beta2: several audiences in one token
 	return s, nil
 }
 

@@ -240,6 +240,13 @@ func spiffeServer(cfg *tls.Config, host string, s config.SPIFFEServer, deps Deps
 	}
 	var authorize tlsconfig.Authorizer
 	switch {
+	case strings.HasSuffix(s.ServerID, "/"):
+		// v1beta2: a prefix, matched on path segment boundaries.
+		prefix, err := spiffeid.FromString(strings.TrimSuffix(s.ServerID, "/"))
+		if err != nil {
+			return fmt.Errorf("tls.serverAuth.spiffe.serverID: %q is not a SPIFFE ID prefix (spiffe://<trust domain>/<path>/): %w", s.ServerID, err)
+		}
+		authorize = authorizeIDPrefix(prefix)
 	case s.ServerID != "":
 		id, err := spiffeid.FromString(s.ServerID)
 		if err != nil {
@@ -269,6 +276,27 @@ func spiffeServer(cfg *tls.Config, host string, s config.SPIFFEServer, deps Deps
 		return nil
 	}
 	return nil
+}
+
+// authorizeIDPrefix authorizes the SPIFFE IDs of prefix's trust domain
+// whose path is prefix's path or extends it by whole segments: prefix
+// spiffe://td/ns accepts spiffe://td/ns and spiffe://td/ns/a, not
+// spiffe://td/nsx; spiffe://td (written spiffe://td/) accepts the domain.
+func authorizeIDPrefix(prefix spiffeid.ID) tlsconfig.Authorizer {
+	return func(id spiffeid.ID, _ [][]*x509.Certificate) error {
+		if matchIDPrefix(prefix, id) {
+			return nil
+		}
+		return fmt.Errorf("SPIFFE ID %q is not under %q", id, prefix.String()+"/")
+	}
+}
+
+func matchIDPrefix(prefix, id spiffeid.ID) bool {
+	if id.TrustDomain() != prefix.TrustDomain() {
+		return false
+	}
+	p := prefix.Path()
+	return p == "" || id.Path() == p || strings.HasPrefix(id.Path(), p+"/")
 }
 
 // authorizeOwnTrustDomain authorizes any SVID of the trust domain of the
