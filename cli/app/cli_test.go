@@ -285,7 +285,7 @@ func TestValidateHostsOnly(t *testing.T) {
 	if res := run(t, runOpts{}, "validate", p); res.code != 1 || !strings.Contains(res.stderr, "artifacts or charts") {
 		t.Errorf("a hosts-only config is not a sync config: exit %d %s", res.code, res.stderr)
 	}
-	if res := run(t, runOpts{}, "validate", "--hosts-only", p); res.code != 0 || res.stdout != "✔ "+p+" is valid (0 artifacts, 0 charts, 1 host)\n" {
+	if res := run(t, runOpts{}, "validate", "--hosts-only", p); res.code != 0 || res.stdout != "✔ "+p+" is valid (0 artifacts, 0 charts, 1 host) as mirror.plugin.fluxcd.io/v1beta1\n" {
 		t.Errorf("--hosts-only: exit %d %q %s", res.code, res.stdout, res.stderr)
 	}
 }

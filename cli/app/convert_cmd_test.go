@@ -191,3 +191,13 @@ func TestConvertRoundTrip(t *testing.T) {
 		t.Errorf("only %d configs were converted; the corpus moved?", converted)
 	}
 }
+
+func TestValidateNamesTheVersion(t *testing.T) {
+	for _, v := range []string{config.APIVersion, config.APIVersionV1Beta2} {
+		in := "apiVersion: " + v + "\nkind: Config\nartifacts:\n  - {source: ghcr.io/a/b, destination: quay.io/a/b, selector: {semver: '*'}}\n"
+		r := run(t, runOpts{stdin: in}, "validate", "-")
+		if r.code != 0 || r.stdout != "✔ <stdin> is valid (1 artifact, 0 charts, 0 hosts) as "+v+"\n" {
+			t.Errorf("validate %s: exit %d, stdout %q, stderr %q", v, r.code, r.stdout, r.stderr)
+		}
+	}
+}

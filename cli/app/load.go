@@ -68,6 +68,11 @@ func (e *env) openConfig(ctx context.Context, path string, g *Globals, purpose c
 	if err != nil {
 		return nil, err
 	}
+	if log != nil && cfg.ReadAs == "" {
+		// v1beta1 is this project's documented version: a note for
+		// --verbose only, never a warning.
+		log.Info("config is "+config.APIVersion+"; it keeps working, and flux-mirror convert rewrites it as "+config.APIVersionV1Beta2+" (upstream's current version)", "config", displayName(path))
+	}
 	deps, closeDeps := e.hostDeps(ctx, root, log)
 	hosts := cfg.Hosts
 	if purpose == config.PurposeHosts {

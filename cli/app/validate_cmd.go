@@ -60,7 +60,7 @@ func (c *validateCmd) validate(ctx context.Context, e *env, g *Globals, arg stri
 	l.close()
 	cfg := l.cfg
 	summary := fmt.Sprintf("%s, %s, %s", plural(len(cfg.Artifacts), "artifact"), plural(len(cfg.Charts), "chart"), plural(len(cfg.Hosts), "host"))
-	fmt.Fprintf(e.Stdout, "✔ %s is valid (%s)\n", displayName(path), summary)
+	fmt.Fprintf(e.Stdout, "✔ %s is valid (%s) as %s\n", displayName(path), summary, cfg.Version())
 	return nil
 }
 
