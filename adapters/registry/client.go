@@ -207,7 +207,10 @@ func (c *Client) baseTransport(cfg Host) (http.RoundTripper, error) {
 	switch b := c.opts.Transport.(type) {
 	case nil:
 		t = http.DefaultTransport.(*http.Transport).Clone()
-		t.MaxIdleConnsPerHost = 32
+		// Room for every request the engine may have in flight to one
+		// host (mirror.DefaultMaxPerHost and more), so none waits for a
+		// connection or opens one it then has to close.
+		t.MaxIdleConnsPerHost = 64
 	case *http.Transport:
 		t = b.Clone()
 	default:
