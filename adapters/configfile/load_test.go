@@ -187,9 +187,9 @@ func TestLoadErrors(t *testing.T) {
 		},
 		{
 			name:    "validation and path errors together",
-			content: header + "hosts:\n  - host: r.example\n    provider: gcr\n  - host: s.example\n    credential: {fromPath: /etc/passwd}\n",
+			content: header + "hosts:\n  - host: r.example\n    provider: GCR\n  - host: s.example\n    credential: {fromPath: /etc/passwd}\n",
 			purpose: config.PurposeHosts,
-			want: `hosts[0] "r.example": provider: "gcr" must be one of ecr, acr, gar` + "\n" +
+			want: `hosts[0] "r.example": provider: "GCR" is not a provider name: use lower-case letters, digits and '-', starting with a letter or digit (e.g. github, ecr)` + "\n" +
 				`hosts[1] "s.example": credential.fromPath: "/etc/passwd" is outside the config directory DIR; keep referenced files under it and write the path relative to it`,
 		},
 	}

@@ -291,10 +291,10 @@ func TestProvidersNotCompiled(t *testing.T) {
 		want string
 		is   error
 	}{
-		{"token provider", providerHost("", ""), `credential.provider "github": provider not compiled in`, core.ErrProviderNotCompiled},
-		{"registry provider", config.Host{Host: "x.dkr.ecr.us-east-1.amazonaws.com", Provider: "ecr"}, `provider "ecr": provider not compiled in`, core.ErrProviderNotCompiled},
-		{"unknown token provider", config.Host{Host: "r", Credential: &config.Credential{Provider: "okta"}}, `credential.provider "okta": unknown provider (use one of github`, nil},
-		{"unknown registry provider", config.Host{Host: "r", Provider: "quay"}, `provider "quay": unknown provider (use one of ecr, acr, gar)`, nil},
+		{"token provider", providerHost("", ""), `credential.provider "github" (compiled in: none): provider not compiled in`, core.ErrProviderNotCompiled},
+		{"registry provider", config.Host{Host: "x.dkr.ecr.us-east-1.amazonaws.com", Provider: "ecr"}, `provider "ecr" (compiled in: none): provider not compiled in`, core.ErrProviderNotCompiled},
+		{"another token provider", config.Host{Host: "r", Credential: &config.Credential{Provider: "okta"}}, `credential.provider "okta" (compiled in: none): provider not compiled in`, core.ErrProviderNotCompiled},
+		{"another registry provider", config.Host{Host: "r", Provider: "quay"}, `provider "quay" (compiled in: none): provider not compiled in`, core.ErrProviderNotCompiled},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

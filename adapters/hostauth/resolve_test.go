@@ -85,7 +85,7 @@ func TestResolveFailures(t *testing.T) {
 		{Host: "gh.example", Credential: &config.Credential{Provider: "github"}},
 	}}
 	_, err := Resolve(t.Context(), cfg, Deps{}, nil)
-	if err == nil || !strings.Contains(err.Error(), `hosts[2] "gh.example": credential.provider "github": provider not compiled in`) {
+	if err == nil || !strings.Contains(err.Error(), `hosts[2] "gh.example": credential.provider "github" (compiled in: none): provider not compiled in`) {
 		t.Fatalf("construction failure: %v", err)
 	}
 

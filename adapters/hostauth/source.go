@@ -3,6 +3,7 @@ package hostauth
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -45,7 +46,7 @@ func newSource(h config.Host, deps Deps) (auth.Source, error) {
 	case h.Provider != "":
 		f, ok := deps.RegistryProviders[h.Provider]
 		if !ok {
-			return nil, notCompiled("provider", h.Provider, config.RegistryProviders)
+			return nil, notCompiled("provider", h.Provider, slices.Sorted(maps.Keys(deps.RegistryProviders)))
 		}
 		return newRegistryProviderSource(h.Host, h.Provider, f, deps), nil
 	case h.Credential == nil:
@@ -76,7 +77,7 @@ func newSource(h config.Host, deps Deps) (auth.Source, error) {
 	case c.Provider != "":
 		f, ok := deps.TokenProviders[c.Provider]
 		if !ok {
-			return nil, notCompiled("credential.provider", c.Provider, config.TokenProviders)
+			return nil, notCompiled("credential.provider", c.Provider, slices.Sorted(maps.Keys(deps.TokenProviders)))
 		}
 		return newTokenProviderSource(h.Host, h.Username, c.Provider, aud, f, deps), nil
 	}
@@ -105,13 +106,15 @@ func newSource(h config.Host, deps Deps) (auth.Source, error) {
 	return s, nil
 }
 
-// notCompiled reports a provider absent from the factories: not compiled in
-// when its name is a known one, unknown otherwise.
-func notCompiled(field, name string, known []string) error {
-	if slices.Contains(known, name) {
-		return fmt.Errorf("%s %q: %w", field, name, core.ErrProviderNotCompiled)
+// notCompiled reports a provider absent from the factories, with the names
+// this build has. Which names exist at all is the CLI's to say (it checks
+// them at load, before hostauth sees the config).
+func notCompiled(field, name string, compiled []string) error {
+	have := "none"
+	if len(compiled) > 0 {
+		have = strings.Join(compiled, ", ")
 	}
-	return fmt.Errorf("%s %q: unknown provider (use one of %s)", field, name, strings.Join(known, ", "))
+	return fmt.Errorf("%s %q (compiled in: %s): %w", field, name, have, core.ErrProviderNotCompiled)
 }
 
 // NewSources builds the credential source of every host that has one, keyed

@@ -110,7 +110,7 @@ func TestConnect(t *testing.T) {
 			if ns != tt.wantNS {
 				t.Errorf("namespace = %q, want %q", ns, tt.wantNS)
 			}
-			if got, err := tt.opts.ResolveNamespace(); err != nil || got != tt.wantNS {
+			if got, err := ResolveNamespace(tt.opts); err != nil || got != tt.wantNS {
 				t.Errorf("ResolveNamespace() = %q, %v", got, err)
 			}
 			_, err = client.get(context.Background(), ns, "probe")
@@ -134,7 +134,7 @@ func TestConnectErrors(t *testing.T) {
 			t.Errorf("Connect = %v", err)
 		}
 		// Export works offline: the namespace falls back to "default".
-		if ns, err := (Options{}).ResolveNamespace(); err != nil || ns != "default" {
+		if ns, err := ResolveNamespace(Options{}); err != nil || ns != "default" {
 			t.Errorf("ResolveNamespace() = %q, %v", ns, err)
 		}
 	})

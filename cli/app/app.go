@@ -18,7 +18,6 @@ import (
 
 	"github.com/alecthomas/kong"
 
-	"github.com/fluxcd/flux-mirror/adapters/hostauth"
 	"github.com/fluxcd/flux-mirror/core/auth"
 )
 
@@ -36,31 +35,25 @@ type Config struct {
 	Stdout, Stderr io.Writer
 	// LookupEnv reads the environment; nil means os.LookupEnv.
 	LookupEnv func(string) (string, bool)
-	// TokenProviders are the credential.provider factories compiled in.
-	TokenProviders []auth.TokenProvider
-	// RegistryProviders are the hosts[].provider factories compiled in.
-	RegistryProviders []auth.RegistryProvider
-	// SPIFFE connects to the SPIFFE Workload API for X.509-SVID transport
-	// security; nil when the spiffe provider is not compiled in.
-	SPIFFE SPIFFEFactory
-	// Omitted names the providers this binary was built without, with the
-	// build tag that brings each back.
-	Omitted []OmittedProvider
+	// Providers are the provider factories compiled in, of every kind
+	// (auth.TokenProvider, auth.RegistryProvider, TLSProvider): one list,
+	// the only place a provider is named. A custom main adds its own.
+	Providers []auth.Factory
+	// Secret writes the secret command's Kubernetes Secret; nil when the
+	// binary was built without the secret part (build tag fm_secret).
+	Secret SecretWriter
+	// Verify builds the verifier of entries with verify; nil when the
+	// binary was built without the verify part (build tag fm_verify).
+	Verify VerifierFactory
+	// Built are the build tags of the optional parts compiled in (e.g.
+	// fm_github, fm_secret), so that a rebuild command keeps them.
+	Built []string
+	// Omitted names the providers and parts this binary was built without,
+	// with the build tag that brings each back.
+	Omitted []Omitted
 	// IsTerminal reports whether a stream is an interactive terminal; nil
 	// means never (no progress display).
 	IsTerminal func(io.Writer) bool
-}
-
-// SPIFFEFactory opens an X.509-SVID and bundle source on the SPIFFE Workload
-// API; the source rotates until closed.
-type SPIFFEFactory func(ctx context.Context) (hostauth.SPIFFESource, io.Closer, error)
-
-// OmittedProvider is a provider left out of a slim build.
-type OmittedProvider struct {
-	// Name is the provider's config value, e.g. "aws" or "ecr".
-	Name string
-	// Tag is the build tag that compiles it in, e.g. "fm_aws".
-	Tag string
 }
 
 // Globals are the flags every command accepts.

@@ -13,6 +13,7 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/fluxcd/flux-mirror/adapters/hostauth"
+	"github.com/fluxcd/flux-mirror/adapters/kubesecret"
 	"github.com/fluxcd/flux-mirror/core/auth"
 	"github.com/fluxcd/flux-mirror/providers/github"
 )
@@ -53,8 +54,11 @@ func run(t *testing.T, o runOpts, args ...string) result {
 		Stdout:         &stdout,
 		Stderr:         &stderr,
 		LookupEnv:      func(k string) (string, bool) { v, ok := env[k]; return v, ok },
-		TokenProviders: []auth.TokenProvider{github.NewFactory(), github.NewForgejoFactory()},
-		Omitted:        []OmittedProvider{{Name: "aws", Tag: "fm_aws"}, {Name: "ecr", Tag: "fm_aws"}},
+		Providers:      []auth.Factory{github.NewFactory(), github.NewForgejoFactory()},
+		Secret:         kubesecret.Writer{},
+		Verify:         cosignVerifier,
+		Built:          []string{"fm_github", "fm_secret", "fm_verify"},
+		Omitted:        []Omitted{{Name: "aws", Kind: auth.KindToken, Tag: "fm_aws"}, {Name: "ecr", Kind: auth.KindRegistry, Tag: "fm_aws"}},
 	}
 	if o.cfg != nil {
 		o.cfg(&cfg)
@@ -186,11 +190,9 @@ func TestValidateExamples(t *testing.T) {
 	}
 	all := func(c *Config) {
 		c.Omitted = nil
-		c.RegistryProviders = allRegistryProviders()
-		c.TokenProviders = allTokenProviders()
-		c.SPIFFE = func(context.Context) (hostauth.SPIFFESource, io.Closer, error) {
+		c.Providers = append(allProviders(), TLSProvider{Name: "x509-svid", New: func(context.Context) (hostauth.SPIFFESource, io.Closer, error) {
 			return nil, nil, errors.New("validate must not dial the Workload API")
-		}
+		}})
 	}
 	for _, f := range valid {
 		t.Run(filepath.Base(f), func(t *testing.T) {
@@ -236,18 +238,13 @@ func wantComment(t *testing.T, path string) string {
 	return strings.TrimSpace(want)
 }
 
-// allTokenProviders and allRegistryProviders stand in for a full build in
-// validate tests: validate never calls them.
-func allTokenProviders() []auth.TokenProvider {
-	var out []auth.TokenProvider
+// allProviders stand in for the token and registry providers of a full
+// build in validate tests: validate never calls them.
+func allProviders() []auth.Factory {
+	var out []auth.Factory
 	for _, n := range []string{"github", "forgejo", "gcp", "azure", "aws", "jwt-svid"} {
 		out = append(out, auth.TokenProvider{Name: n})
 	}
-	return out
-}
-
-func allRegistryProviders() []auth.RegistryProvider {
-	var out []auth.RegistryProvider
 	for _, n := range []string{"ecr", "acr", "gar"} {
 		out = append(out, auth.RegistryProvider{Name: n})
 	}
@@ -266,7 +263,7 @@ hosts:
 	if res.code != 1 {
 		t.Fatalf("exit %d", res.code)
 	}
-	for _, want := range []string{`hosts[0] "123456789012.dkr.ecr.us-east-1.amazonaws.com": provider: "ecr" is not compiled into this flux-mirror binary`, "go build -tags fm_custom,fm_github,fm_aws"} {
+	for _, want := range []string{`hosts[0] "123456789012.dkr.ecr.us-east-1.amazonaws.com": provider: "ecr" is not compiled into this flux-mirror binary`, "go build -tags fm_custom,fm_github,fm_secret,fm_verify,fm_aws"} {
 		if !strings.Contains(res.stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, res.stderr)
 		}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/fluxcd/flux-mirror/adapters/hostauth"
 	"github.com/fluxcd/flux-mirror/core/auth"
+	"github.com/fluxcd/flux-mirror/core/config"
 )
 
 // userAgent identifies flux-mirror to registries and identity endpoints.
@@ -23,16 +24,25 @@ func (e *env) hostDeps(ctx context.Context, root string, log *slog.Logger) (host
 		RegistryProviders: map[string]auth.RegistryProvider{},
 		Settings:          auth.Settings{Logger: log, UserAgent: userAgent()},
 	}
-	for _, p := range e.TokenProviders {
-		deps.TokenProviders[p.Name] = p
+	var spiffe *TLSProvider
+	for _, f := range e.Providers {
+		switch p := f.(type) {
+		case auth.TokenProvider:
+			deps.TokenProviders[p.Name] = p
+		case auth.RegistryProvider:
+			deps.RegistryProviders[p.Name] = p
+		case TLSProvider:
+			// hostauth's SPIFFE transport serves x509-svid (and
+			// tls.serverAuth.spiffe).
+			if p.Name == config.ClientProviderX509SVID {
+				spiffe = &p
+			}
+		}
 	}
-	for _, p := range e.RegistryProviders {
-		deps.RegistryProviders[p.Name] = p
-	}
-	if e.SPIFFE == nil {
+	if spiffe == nil {
 		return deps, func() {}
 	}
-	lazy := hostauth.NewLazySPIFFE(ctx, hostauth.SPIFFEOpener(e.SPIFFE))
+	lazy := hostauth.NewLazySPIFFE(ctx, hostauth.SPIFFEOpener(spiffe.New))
 	deps.SPIFFE = lazy
 	return deps, func() { _ = lazy.Close() }
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	"github.com/fluxcd/flux-mirror/adapters/hostauth"
 	"github.com/fluxcd/flux-mirror/adapters/registry"
 	"github.com/fluxcd/flux-mirror/core"
+	"github.com/fluxcd/flux-mirror/core/auth"
 	"github.com/fluxcd/flux-mirror/core/config"
 )
 
@@ -140,82 +142,91 @@ func displayName(path string) string {
 	return filepath.Clean(path)
 }
 
-// checkProviders reports every provider the config names that this binary
-// was built without, with the build command that brings it back.
+// checkProviders checks every provider the config names against the
+// factories this binary was built with: a name left out of this build
+// fails with the build command that brings it back, an unknown one with
+// the names this build has and the ones it left out. Core checks only the
+// shape of a name; which names exist is decided here. A verify block in a
+// build without the verify part fails the same way.
 func (e *env) checkProviders(cfg *config.Config) error {
-	have := map[string]bool{}
-	for _, p := range e.TokenProviders {
-		have[p.Name] = true
-	}
-	for _, p := range e.RegistryProviders {
-		have[p.Name] = true
-	}
-	if e.SPIFFE != nil {
-		have["spiffe"] = true
-	}
 	var errs []error
-	missing := func(field, provider string) {
-		if have[provider] {
-			return
+	check := func(field string, k auth.Kind, name string) {
+		if _, ok := e.providersOf(k)[name]; !ok {
+			errs = append(errs, fmt.Errorf("%s: %w", field, e.providerError(k, name)))
 		}
-		errs = append(errs, fmt.Errorf("%s: %s%.0w", field, e.rebuildHint(provider), core.ErrProviderNotCompiled))
 	}
 	for i, h := range cfg.Hosts {
-		prefix := fmt.Sprintf("hosts[%d] %q", i, h.Host)
+		prefix := fmt.Sprintf("hosts[%d] %q: ", i, h.Host)
 		if h.Provider != "" {
-			missing(prefix+": provider", h.Provider)
+			check(prefix+auth.KindRegistry.Field(), auth.KindRegistry, h.Provider)
 		}
 		if h.Credential != nil && h.Credential.Provider != "" {
-			missing(prefix+": credential.provider", h.Credential.Provider)
+			check(prefix+auth.KindToken.Field(), auth.KindToken, h.Credential.Provider)
 		}
 		if h.TLS != nil {
 			if h.TLS.ClientAuth != nil && h.TLS.ClientAuth.Provider != "" {
-				missing(prefix+": tls.clientAuth.provider", "spiffe")
+				check(prefix+auth.KindTLS.Field(), auth.KindTLS, h.TLS.ClientAuth.Provider)
 			}
 			if h.TLS.ServerAuth != nil && h.TLS.ServerAuth.SPIFFE != nil {
-				missing(prefix+": tls.serverAuth.spiffe", "spiffe")
+				check(prefix+"tls.serverAuth.spiffe", auth.KindTLS, config.ClientProviderX509SVID)
+			}
+		}
+	}
+	if e.Verify == nil {
+		for i, a := range cfg.Artifacts {
+			if a.Verify != nil {
+				errs = append(errs, fmt.Errorf("artifacts[%d].verify: %s", i, e.partMissing(partVerify, "signature verification")))
 			}
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// providerTags maps each provider name to the build tag of the module that
-// implements it (see cmd/flux-mirror/providers_*.go).
-var providerTags = map[string]string{
-	config.TokenGitHub: "fm_github", config.TokenForgejo: "fm_github",
-	config.TokenGCP: "fm_gcp", config.ProviderGAR: "fm_gcp",
-	config.TokenAzure: "fm_azure", config.ProviderACR: "fm_azure",
-	config.TokenAWS: "fm_aws", config.ProviderECR: "fm_aws",
-	config.TokenJWTSVID: "fm_spiffe", "spiffe": "fm_spiffe",
+// providerError says why name is not a compiled-in provider of kind k: it
+// was left out of this build (wraps core.ErrProviderNotCompiled, with the
+// build command that brings it back), or no build knows it.
+func (e *env) providerError(k auth.Kind, name string) error {
+	if tag := e.omittedTag(k, name); tag != "" {
+		return fmt.Errorf("%q is not compiled into this flux-mirror binary (it has: %s); %s%.0w",
+			name, orNone(e.providerNames()), e.rebuildCommand(tag), core.ErrProviderNotCompiled)
+	}
+	msg := fmt.Sprintf("%q is not a provider of this flux-mirror binary; it has %s", name, orNone(slices.Sorted(maps.Keys(e.providersOf(k)))))
+	if left := e.omittedOf(k); len(left) > 0 {
+		msg += fmt.Sprintf(", and left out %s (README: \"Build a slim binary\")", strings.Join(left, ", "))
+	}
+	return errors.New(msg)
 }
 
-// rebuildHint says how to build a binary that keeps this one's providers and
-// adds provider.
-func (e *env) rebuildHint(provider string) string {
-	var present []string
+// partMissing says that the optional part name (what it does: what) is
+// not compiled in, and how to build a binary with it.
+func (e *env) partMissing(name, what string) string {
+	tag := e.omittedTag(0, name)
+	if tag == "" {
+		tag = "fm_" + name
+	}
+	return fmt.Sprintf("%s (the %s part) is not compiled into this flux-mirror binary; %s", what, name, e.rebuildCommand(tag))
+}
+
+// rebuildCommand says how to build a binary that keeps this one's
+// providers and parts and adds the one of tag.
+func (e *env) rebuildCommand(tag string) string {
 	tags := []string{"fm_custom"}
-	add := func(name string) {
-		present = append(present, name)
-		if t := providerTags[name]; t != "" && !slices.Contains(tags, t) {
+	for _, t := range append(slices.Clone(e.Built), tag) {
+		if t != "" && !slices.Contains(tags, t) {
 			tags = append(tags, t)
 		}
 	}
-	for _, p := range e.TokenProviders {
-		add(p.Name)
+	return fmt.Sprintf("use the default build (make build), or rebuild with: go build -tags %s -o bin/flux-mirror ./cli/cmd/flux-mirror (README: \"Build a slim binary\")", strings.Join(tags, ","))
+}
+
+// providerNames are the names of every compiled-in provider, sorted.
+func (e *env) providerNames() []string {
+	var out []string
+	for _, f := range e.Providers {
+		out = append(out, f.ProviderName())
 	}
-	for _, p := range e.RegistryProviders {
-		add(p.Name)
-	}
-	if e.SPIFFE != nil {
-		add("spiffe")
-	}
-	if t := providerTags[provider]; t != "" && !slices.Contains(tags, t) {
-		tags = append(tags, t)
-	}
-	slices.Sort(present)
-	return fmt.Sprintf("%q is not compiled into this flux-mirror binary (it has: %s); use the default build (make build), or rebuild with: go build -tags %s -o bin/flux-mirror ./cli/cmd/flux-mirror (README: \"Build a slim binary\")",
-		provider, orNone(present), strings.Join(tags, ","))
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 func orNone(s []string) string {

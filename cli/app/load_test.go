@@ -194,14 +194,14 @@ func TestSyncUnusedSPIFFEHost(t *testing.T) {
 	var dials atomic.Int32
 	factory := spiffe.NewX509Factory()
 	withSPIFFE := func(c *Config) {
-		c.SPIFFE = func(ctx context.Context) (hostauth.SPIFFESource, io.Closer, error) {
+		c.Providers = append(c.Providers, TLSProvider{Name: spiffe.X509ProviderName, New: func(ctx context.Context) (hostauth.SPIFFESource, io.Closer, error) {
 			dials.Add(1)
 			src, err := factory.New(ctx)
 			if err != nil {
 				return nil, nil, err
 			}
 			return src, src, nil
-		}
+		}})
 	}
 	src := registrytest.NewDistribution(t)
 	dst := registrytest.NewDistribution(t)

@@ -92,7 +92,7 @@ func TestGitHubProviderEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	cfg := writeFile(t, dir, "c.yaml", artifactConfig(entry(src.Host()+"/app", dst.Host()+"/app", "      limit: 0\n"))+
 		fmt.Sprintf("hosts:\n  - host: %s\n    credential:\n      provider: github\n", dst.Host()))
-	withGitHub := func(c *Config) { c.TokenProviders = []auth.TokenProvider{github.NewFactory()} }
+	withGitHub := func(c *Config) { c.Providers = []auth.Factory{github.NewFactory()} }
 
 	rep, res := syncReport(t, runOpts{cfg: withGitHub}, cfg)
 	if res.code != 0 || rep.Report.Summary.Copied != 2 {
@@ -133,7 +133,7 @@ func TestJWTSVIDProviderEndToEnd(t *testing.T) {
 	src.PushRandomImage(t, src.Host()+"/app:2.0.0", 2, 1024)
 	cfg := writeFile(t, t.TempDir(), "c.yaml", artifactConfig(entry(src.Host()+"/app", dst.Host()+"/app", "      semver: \"*\"\n"))+
 		fmt.Sprintf("hosts:\n  - host: %s\n    credential:\n      provider: jwt-svid\n", dst.Host()))
-	rep, res := syncReport(t, runOpts{cfg: func(c *Config) { c.TokenProviders = []auth.TokenProvider{spiffe.NewTokenFactory()} }}, cfg)
+	rep, res := syncReport(t, runOpts{cfg: func(c *Config) { c.Providers = []auth.Factory{spiffe.NewTokenFactory()} }}, cfg)
 	if res.code != 0 || statuses(rep, 0)["2.0.0"] != "copied" {
 		t.Fatalf("exit %d %v\n%s", res.code, statuses(rep, 0), res.stdout)
 	}
@@ -173,7 +173,7 @@ func TestECRLogin(t *testing.T) {
 	host := "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
 	cfg := writeFile(t, t.TempDir(), "hosts.yaml", hostsHeader()+"hosts:\n  - host: "+host+"\n    provider: ecr\n")
 	docker := t.TempDir()
-	res := run(t, runOpts{cfg: func(c *Config) { c.RegistryProviders = []auth.RegistryProvider{aws.NewRegistryFactory()} }},
+	res := run(t, runOpts{cfg: func(c *Config) { c.Providers = []auth.Factory{aws.NewRegistryFactory()} }},
 		"login", "-f", cfg, "--docker-config", docker, "--plaintext")
 	if res.code != 0 {
 		t.Fatalf("login exit %d: %s", res.code, res.stderr)

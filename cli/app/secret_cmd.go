@@ -2,11 +2,12 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 
 	"github.com/fluxcd/flux-mirror/adapters/dockerconfig"
-	"github.com/fluxcd/flux-mirror/adapters/kubesecret"
+	"github.com/fluxcd/flux-mirror/adapters/kubesecret/kubeflags"
 	"github.com/fluxcd/flux-mirror/core/auth"
 )
 
@@ -15,7 +16,7 @@ type secretCmd struct {
 	hostsConfig
 	Create bool `help:"Fail if the Secret exists instead of replacing it."`
 	Export bool `help:"Print the Secret as YAML on stdout instead of applying it."`
-	kubesecret.Options
+	kubeflags.Options
 }
 
 func (c *secretCmd) Help() string {
@@ -42,6 +43,10 @@ func (c *secretCmd) Validate() error {
 }
 
 func (c *secretCmd) Run(ctx context.Context, e *env, g *Globals) error {
+	if e.Secret == nil {
+		// Checked before any credential is minted.
+		return errors.New(e.partMissing(partSecret, "the secret command"))
+	}
 	resolved, err := c.resolveCredentials(ctx, e, g)
 	if err != nil {
 		return err
@@ -66,24 +71,14 @@ func (c *secretCmd) Run(ctx context.Context, e *env, g *Globals) error {
 	}
 	c.Options.UserAgent = userAgent()
 	if c.Export {
-		ns, err := c.Options.ResolveNamespace()
-		if err != nil {
-			return err
-		}
-		out, err := kubesecret.ExportYAML(kubesecret.Build(c.Name, ns, payload))
+		out, err := e.Secret.Export(c.Options, c.Name, payload)
 		if err != nil {
 			return err
 		}
 		_, err = e.Stdout.Write(out)
 		return err
 	}
-	client, ns, err := kubesecret.Connect(c.Options)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, g.timeoutOr(defaultCredentialTimeout))
-	defer cancel()
-	action, err := kubesecret.Apply(ctx, client, kubesecret.Build(c.Name, ns, payload), c.Create)
+	ns, action, err := e.Secret.Apply(ctx, c.Options, c.Name, payload, c.Create, g.timeoutOr(defaultCredentialTimeout))
 	if err != nil {
 		return err
 	}

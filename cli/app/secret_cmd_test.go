@@ -33,7 +33,7 @@ func TestSecretNameCheckedBeforeMinting(t *testing.T) {
 	t.Setenv(github.EnvRequestURL, target.String())
 	t.Setenv(github.EnvRequestToken, "runtime-request-token")
 	cfg := writeFile(t, t.TempDir(), "hosts.yaml", hostsHeader()+"hosts:\n  - host: registry.example.com\n    credential:\n      provider: github\n")
-	withGitHub := func(c *Config) { c.TokenProviders = []auth.TokenProvider{github.NewFactory()} }
+	withGitHub := func(c *Config) { c.Providers = []auth.Factory{github.NewFactory()} }
 
 	tests := []struct {
 		name, secret string

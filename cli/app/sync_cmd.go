@@ -9,7 +9,6 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"github.com/fluxcd/flux-mirror/adapters/cosign"
 	"github.com/fluxcd/flux-mirror/adapters/helmrepo"
 	"github.com/fluxcd/flux-mirror/adapters/metrics"
 	"github.com/fluxcd/flux-mirror/adapters/registry"
@@ -127,7 +126,8 @@ func (c *syncCmd) Run(ctx context.Context, e *env, g *Globals) error {
 		engineDeps.Charts = charts
 	}
 	if needsVerifier(cfg) {
-		v, err := cosign.New(cosign.Options{Registry: reg, TrustedRootPath: c.TrustedRoot, Logger: log})
+		// loadConfig refused a verify block in a build without the part.
+		v, err := e.Verify(reg, VerifyOptions{TrustedRoot: c.TrustedRoot, Logger: log})
 		if err != nil {
 			return err
 		}

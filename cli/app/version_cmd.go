@@ -34,7 +34,13 @@ type BuildInfo struct {
 	GoVersion string   `json:"goVersion"`
 	Platform  string   `json:"platform"`
 	Providers []string `json:"providers"`
-	Omitted   []string `json:"omittedProviders,omitempty"`
+	// Parts are the optional parts compiled in: secret (the secret
+	// command) and verify (cosign signature verification).
+	Parts []string `json:"parts"`
+	// Omitted are the providers this build left out.
+	Omitted []string `json:"omittedProviders,omitempty"`
+	// OmittedParts are the optional parts this build left out.
+	OmittedParts []string `json:"omittedParts,omitempty"`
 }
 
 type versionCmd struct {
@@ -66,9 +72,9 @@ func (c *versionCmd) Run(e *env) error {
 // `--version` show it.
 func (e *env) writeVersionText(w io.Writer) {
 	info := e.buildInfo()
-	fmt.Fprintf(w, "flux-mirror %s\ngo: %s %s\nproviders: %s\n", info.Version, info.GoVersion, info.Platform, strings.Join(info.Providers, ", "))
-	if len(info.Omitted) > 0 {
-		fmt.Fprintf(w, "omitted: %s\n", strings.Join(info.Omitted, ", "))
+	fmt.Fprintf(w, "flux-mirror %s\ngo: %s %s\nproviders: %s\nparts: %s\n", info.Version, info.GoVersion, info.Platform, strings.Join(info.Providers, ", "), strings.Join(info.Parts, ", "))
+	if omitted := append(slices.Clone(info.Omitted), info.OmittedParts...); len(omitted) > 0 {
+		fmt.Fprintf(w, "omitted: %s\n", strings.Join(omitted, ", "))
 	}
 }
 
@@ -78,20 +84,19 @@ func (e *env) buildInfo() BuildInfo {
 		GoVersion: runtime.Version(),
 		Platform:  runtime.GOOS + "/" + runtime.GOARCH,
 		Providers: []string{},
+		Parts:     []string{},
 	}
-	for _, p := range e.TokenProviders {
-		info.Providers = append(info.Providers, p.Name)
+	info.Providers = append(info.Providers, e.providerNames()...)
+	if e.Secret != nil {
+		info.Parts = append(info.Parts, partSecret)
 	}
-	for _, p := range e.RegistryProviders {
-		info.Providers = append(info.Providers, p.Name)
+	if e.Verify != nil {
+		info.Parts = append(info.Parts, partVerify)
 	}
-	if e.SPIFFE != nil {
-		info.Providers = append(info.Providers, "x509-svid")
-	}
-	for _, o := range e.Omitted {
-		info.Omitted = append(info.Omitted, o.Name)
-	}
+	info.Omitted = e.omittedNames(true)
+	info.OmittedParts = e.omittedOf(0)
 	slices.Sort(info.Providers)
 	slices.Sort(info.Omitted)
 	return info
 }
+

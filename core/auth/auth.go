@@ -55,6 +55,16 @@ type Token struct {
 // TokenSource mints a token for an audience from an ambient identity (CI
 // OIDC, cloud workload identity, SPIFFE). Implementations are safe for
 // concurrent use.
+//
+// Token returns a token that is valid now, for the audience asked and no
+// other, with ExpiresAt set whenever the token or the identity endpoint
+// says when it expires. Callers (hostauth) cache a token until shortly
+// before ExpiresAt; a source may cache as well, but never returns an
+// expired token or one minted for another audience. A canceled context
+// ends a call waiting on the identity endpoint with an error wrapping the
+// context's error. Errors name the provider (its credential.provider
+// value) and never contain a secret. authtest.TokenProviderContract
+// checks all of this.
 type TokenSource interface {
 	Token(ctx context.Context, audience string) (Token, error)
 }
@@ -69,6 +79,51 @@ type Settings struct {
 	// UserAgent identifies flux-mirror to identity endpoints.
 	UserAgent string
 }
+
+// Kind says which config field names a provider.
+type Kind int
+
+// The provider kinds, one per config field that names a provider.
+const (
+	// KindToken is a hosts[].credential.provider: a TokenProvider.
+	KindToken Kind = iota + 1
+	// KindRegistry is a hosts[].provider: a RegistryProvider.
+	KindRegistry
+	// KindTLS is a hosts[].tls.clientAuth.provider, which also serves
+	// tls.serverAuth.spiffe: a factory of the CLI's TLS transport.
+	KindTLS
+)
+
+// Field is the config field, relative to a hosts[] entry, whose value names
+// a provider of kind k.
+func (k Kind) Field() string {
+	switch k {
+	case KindToken:
+		return "credential.provider"
+	case KindRegistry:
+		return "provider"
+	case KindTLS:
+		return "tls.clientAuth.provider"
+	}
+	return "provider"
+}
+
+// Factory is one provider a binary is built with: a TokenProvider, a
+// RegistryProvider, or a TLS source factory of the CLI. A CLI takes one
+// list of them; nothing in core knows their names, so a new provider is a
+// new module and a new entry in that list.
+type Factory interface {
+	// ProviderName is the value a config names the provider by; it has
+	// the shape config.ValidProviderName accepts.
+	ProviderName() string
+	// ProviderKind is the field that names it.
+	ProviderKind() Kind
+}
+
+var (
+	_ Factory = TokenProvider{}
+	_ Factory = RegistryProvider{}
+)
 
 // TokenProvider is the factory of a credential.provider value (github,
 // forgejo, gcp, azure, aws, jwt-svid).
@@ -88,3 +143,15 @@ type RegistryProvider struct {
 	// New creates the credential source for one registry host.
 	New func(ctx context.Context, host string, s Settings) (Source, error)
 }
+
+// ProviderName returns p.Name.
+func (p TokenProvider) ProviderName() string { return p.Name }
+
+// ProviderKind returns KindToken.
+func (TokenProvider) ProviderKind() Kind { return KindToken }
+
+// ProviderName returns p.Name.
+func (p RegistryProvider) ProviderName() string { return p.Name }
+
+// ProviderKind returns KindRegistry.
+func (RegistryProvider) ProviderKind() Kind { return KindRegistry }

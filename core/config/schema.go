@@ -4,10 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 )
-
-//go:generate go test -run ^TestSchemaFile$ -update .
 
 // SchemaFile is the name of the published JSON Schema at the repository root.
 const SchemaFile = "config-v1beta1.json"
@@ -26,15 +25,17 @@ const SchemaID = "https://raw.githubusercontent.com/fluxcd/flux-mirror/main/" + 
 // Validate only. As in Decode and Validate, an optional field may be null,
 // which leaves it unset, and an optional string field whose rules would
 // reject "" may be "", which also leaves it unset (so `provider: ''` means
-// no provider in both). The output is indented, deterministic and ends in
-// a newline.
-func Schema() []byte {
-	g := schemaGen{defs: map[string]any{}}
+// no provider in both). The provider fields list the names in names; core
+// knows no provider, so the CLI, which knows the factories of its default
+// build, generates the published file (see cli/cmd/flux-mirror). The output
+// is indented, deterministic and ends in a newline.
+func Schema(names ProviderNames) []byte {
+	g := schemaGen{defs: map[string]any{}, rules: fieldRules(names)}
 	root := g.object(reflect.TypeFor[Config]())
 	root["$schema"] = "https://json-schema.org/draft/2020-12/schema"
 	root["$id"] = SchemaID
 	root["title"] = "flux-mirror Config " + APIVersion
-	root["$comment"] = "Generated from the Go types of github.com/fluxcd/flux-mirror/core/config by go generate; do not edit."
+	root["$comment"] = "Generated from the Go types of github.com/fluxcd/flux-mirror/core/config and the providers of the default build by go generate in cli/cmd/flux-mirror; do not edit."
 	root["$defs"] = g.defs
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -46,7 +47,22 @@ func Schema() []byte {
 	return buf.Bytes()
 }
 
-type schemaGen struct{ defs map[string]any }
+// ProviderNames are the provider names a schema lists for each field that
+// names a provider. An empty list makes the field accept any name of the
+// right shape (ProviderNamePattern).
+type ProviderNames struct {
+	// Registry are the Host.provider names (e.g. ecr, acr, gar).
+	Registry []string
+	// Token are the Credential.provider names (e.g. github, aws).
+	Token []string
+	// TLS are the ClientAuth.provider names (e.g. x509-svid).
+	TLS []string
+}
+
+type schemaGen struct {
+	defs  map[string]any
+	rules map[string]map[string]any
+}
 
 // object returns the schema of the struct type t.
 func (g schemaGen) object(t reflect.Type) map[string]any {
@@ -59,7 +75,7 @@ func (g schemaGen) object(t reflect.Type) map[string]any {
 			continue
 		}
 		s := g.typeSchema(sf.Type)
-		rules := fieldRules()[t.Name()+"."+name]
+		rules := g.rules[t.Name()+"."+name]
 		for k, v := range rules {
 			s[k] = v
 		}
@@ -159,8 +175,19 @@ func not(s map[string]any) map[string]any      { return map[string]any{"not": s}
 // maxChunkSize keeps MaxChunkBytes from overflowing an int64.
 const maxChunkSize = 1<<53 - 1
 
+// providerRule constrains a provider field to names, or to the shape of a
+// provider name when names is empty.
+func providerRule(names []string) map[string]any {
+	if len(names) == 0 {
+		return map[string]any{"pattern": ProviderNamePattern}
+	}
+	enum := slices.Clone(names)
+	slices.Sort(enum)
+	return map[string]any{"enum": slices.Compact(enum)}
+}
+
 // fieldRules are the constraints of single fields, keyed Type.field.
-func fieldRules() map[string]map[string]any {
+func fieldRules(names ProviderNames) map[string]map[string]any {
 	repo := map[string]any{"pattern": repositoryPattern}
 	limit := map[string]any{"minimum": 0}
 	return map[string]map[string]any{
@@ -181,13 +208,13 @@ func fieldRules() map[string]map[string]any {
 		"Chart.destination":        {"pattern": chartDestinationPattern},
 		"Chart.limit":              limit,
 		"Host.host":                {"pattern": hostPattern},
-		"Host.provider":            {"enum": RegistryProviders},
+		"Host.provider":            providerRule(names.Registry),
 		"Host.maxChunkSize":        {"minimum": 0, "maximum": maxChunkSize},
-		"Credential.provider":      {"enum": TokenProviders},
+		"Credential.provider":      providerRule(names.Token),
 		"Credential.exp":           {"not": map[string]any{"pattern": zeroDuration}},
 		"SPIFFEServer.serverID":    {"pattern": spiffeIDPattern},
 		"SPIFFEServer.trustDomain": {"pattern": trustDomainPattern},
-		"ClientAuth.provider":      {"const": ClientProviderX509SVID},
+		"ClientAuth.provider":      providerRule(names.TLS),
 	}
 }
 

@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"time"
 
 	"github.com/fluxcd/flux-mirror/core/selection"
@@ -130,28 +131,17 @@ type Chart struct {
 	Overwrite bool `json:"overwrite,omitempty"`
 }
 
-// Cloud registry providers of Host.Provider.
-const (
-	ProviderECR = "ecr"
-	ProviderACR = "acr"
-	ProviderGAR = "gar"
-)
+// ProviderNamePattern is the shape of every provider name a config can use
+// (Host.Provider, Credential.Provider, ClientAuth.Provider): lower-case
+// letters, digits and '-', starting with a letter or digit. Which names
+// exist is not core's business: the CLI knows the factories it was built
+// with and checks the names against them.
+const ProviderNamePattern = `^[a-z0-9][a-z0-9-]*$`
 
-// RegistryProviders lists the valid Host.Provider values.
-var RegistryProviders = []string{ProviderECR, ProviderACR, ProviderGAR}
+var providerNameRE = regexp.MustCompile(ProviderNamePattern)
 
-// Token providers of Credential.Provider.
-const (
-	TokenGitHub  = "github"
-	TokenForgejo = "forgejo"
-	TokenGCP     = "gcp"
-	TokenAzure   = "azure"
-	TokenAWS     = "aws"
-	TokenJWTSVID = "jwt-svid"
-)
-
-// TokenProviders lists the valid Credential.Provider values.
-var TokenProviders = []string{TokenGitHub, TokenForgejo, TokenGCP, TokenAzure, TokenAWS, TokenJWTSVID}
+// ValidProviderName reports whether name has the shape of a provider name.
+func ValidProviderName(name string) bool { return providerNameRE.MatchString(name) }
 
 // Host configures authentication, transport and uploads for one registry host.
 type Host struct {
@@ -162,7 +152,7 @@ type Host struct {
 	Username string `json:"username,omitempty"`
 	// Credential is an HTTP-layer credential; exclusive with Provider.
 	Credential *Credential `json:"credential,omitempty"`
-	// Provider is a cloud registry provider: ecr, acr or gar.
+	// Provider is a cloud registry provider, e.g. ecr, acr or gar.
 	Provider string `json:"provider,omitempty"`
 	// TLS configures the transport; not allowed with Provider.
 	TLS *TLS `json:"tls,omitempty"`
@@ -235,7 +225,8 @@ type SPIFFEServer struct {
 	AuthorizeAny bool `json:"authorizeAny,omitempty"`
 }
 
-// ClientProviderX509SVID is the only ClientAuth.Provider.
+// ClientProviderX509SVID is the ClientAuth.Provider of the SPIFFE
+// X.509-SVID transport, the one the TLS adapter implements.
 const ClientProviderX509SVID = "x509-svid"
 
 // ClientAuth selects the client certificate for mTLS: a SPIFFE X.509-SVID or

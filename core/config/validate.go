@@ -348,8 +348,8 @@ func validateHost(l *errorList, f field, h Host) {
 	if h.Credential == nil && h.Provider == "" && h.TLS == nil && h.MaxChunkSize == 0 {
 		l.add(f.path, f.host, "at least one of credential, provider, tls or maxChunkSize must be set")
 	}
-	if h.Provider != "" && !slices.Contains(RegistryProviders, h.Provider) {
-		l.add(f.child("provider").path, f.host, "%q must be one of %s", h.Provider, strings.Join(RegistryProviders, ", "))
+	if h.Provider != "" {
+		validateProviderName(l, f.child("provider"), h.Provider)
 	}
 	if h.Username != "" {
 		switch {
@@ -372,13 +372,22 @@ func validateHost(l *errorList, f field, h Host) {
 	}
 }
 
+// validateProviderName checks the shape of a provider name only: which
+// providers exist depends on the binary, and the CLI checks that against
+// the factories it was built with.
+func validateProviderName(l *errorList, f field, name string) {
+	if !ValidProviderName(name) {
+		l.add(f.path, f.host, "%q is not a provider name: use lower-case letters, digits and '-', starting with a letter or digit (e.g. github, ecr)", name)
+	}
+}
+
 func validateCredential(l *errorList, f field, c Credential) {
 	n := count(c.Provider != "", c.Value != "", c.FromPath != "", c.JWKPath != "", c.JWKValue != "")
 	if n != 1 {
 		l.add(f.path, f.host, "exactly one of provider, value, fromPath, jwkPath or jwkValue must be set")
 	}
-	if c.Provider != "" && !slices.Contains(TokenProviders, c.Provider) {
-		l.add(f.child("provider").path, f.host, "%q must be one of %s", c.Provider, strings.Join(TokenProviders, ", "))
+	if c.Provider != "" {
+		validateProviderName(l, f.child("provider"), c.Provider)
 	}
 	jwk := c.JWKPath != "" || c.JWKValue != ""
 	for _, claimField := range []struct {
@@ -431,8 +440,8 @@ func validateTLS(l *errorList, f field, t TLS) {
 		case c.Provider == "" && c.Key == nil:
 			l.add(g.child("key").path, g.host, "is required with certificate")
 		}
-		if c.Provider != "" && c.Provider != ClientProviderX509SVID {
-			l.add(g.child("provider").path, g.host, "%q must be %s", c.Provider, ClientProviderX509SVID)
+		if c.Provider != "" {
+			validateProviderName(l, g.child("provider"), c.Provider)
 		}
 		for _, s := range []struct {
 			name string

@@ -41,8 +41,8 @@ func valid() *Config {
 		}},
 		Hosts: []Host{
 			{Host: "quay.io", Username: "my-org+robot", Credential: &Credential{Value: "token"}},
-			{Host: "registry.example.com", Credential: &Credential{Provider: TokenGitHub, Aud: "registry"}},
-			{Host: "123456789012.dkr.ecr.us-east-1.amazonaws.com", Provider: ProviderECR},
+			{Host: "registry.example.com", Credential: &Credential{Provider: "github", Aud: "registry"}},
+			{Host: "123456789012.dkr.ecr.us-east-1.amazonaws.com", Provider: "ecr"},
 			{Host: "jwt.example.com", Credential: &Credential{JWKPath: "key.json", Iss: "me", Sub: "ci", Exp: &Duration{5 * time.Minute}}},
 			{Host: "localhost:5000", MaxChunkSize: 1024, TLS: &TLS{
 				ServerAuth: &ServerAuth{FromPath: "certs/ca.crt"},
@@ -92,6 +92,15 @@ func TestValidateValid(t *testing.T) {
 			a.Destination = "quay.io/my-org/podinfo-copy"
 			c.Artifacts = append(c.Artifacts, a)
 		}},
+		{
+			// Which providers exist is the CLI's business: core accepts any
+			// well-formed name, so a provider added outside core validates.
+			name: "any well-formed provider name",
+			mutate: func(c *Config) {
+				c.Hosts[2].Provider, c.Hosts[1].Credential.Provider = "quay", "gitlab"
+				c.Hosts[5].TLS.ClientAuth.Provider = "x509-svid-2"
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -424,9 +433,9 @@ func TestValidateInvalid(t *testing.T) {
 			want:   `hosts[0] "quay.io": at least one of credential, provider, tls or maxChunkSize must be set`,
 		},
 		{
-			name:   "registry provider enum",
-			mutate: func(c *Config) { c.Hosts[2].Provider = "gcr" },
-			want:   `hosts[2] "123456789012.dkr.ecr.us-east-1.amazonaws.com": provider: "gcr" must be one of ecr, acr, gar`,
+			name:   "registry provider shape",
+			mutate: func(c *Config) { c.Hosts[2].Provider = "Quay.io" },
+			want:   `hosts[2] "123456789012.dkr.ecr.us-east-1.amazonaws.com": provider: "Quay.io" is not a provider name: use lower-case letters, digits and '-', starting with a letter or digit (e.g. github, ecr)`,
 		},
 		{
 			name:   "username without credential",
@@ -439,9 +448,9 @@ func TestValidateInvalid(t *testing.T) {
 			want:   `hosts[2] "123456789012.dkr.ecr.us-east-1.amazonaws.com": username: is not allowed with provider: the cloud provider supplies the username`,
 		},
 		{
-			name:   "token provider enum",
-			mutate: func(c *Config) { c.Hosts[1].Credential.Provider = "gitlab" },
-			want:   `hosts[1] "registry.example.com": credential.provider: "gitlab" must be one of github, forgejo, gcp, azure, aws, jwt-svid`,
+			name:   "token provider shape",
+			mutate: func(c *Config) { c.Hosts[1].Credential.Provider = "-gitlab" },
+			want:   `hosts[1] "registry.example.com": credential.provider: "-gitlab" is not a provider name: use lower-case letters, digits and '-', starting with a letter or digit (e.g. github, ecr)`,
 		},
 		{
 			name:   "jwk without iss and sub",
@@ -520,9 +529,9 @@ func TestValidateInvalid(t *testing.T) {
 			want:   `hosts[4] "localhost:5000": tls.clientAuth: exactly one of provider or certificate and key must be set`,
 		},
 		{
-			name:   "clientAuth provider enum",
-			mutate: func(c *Config) { c.Hosts[5].TLS.ClientAuth.Provider = "svid" },
-			want:   `hosts[5] "spiffe.example.com": tls.clientAuth.provider: "svid" must be x509-svid`,
+			name:   "clientAuth provider shape",
+			mutate: func(c *Config) { c.Hosts[5].TLS.ClientAuth.Provider = "x509_svid" },
+			want:   `hosts[5] "spiffe.example.com": tls.clientAuth.provider: "x509_svid" is not a provider name: use lower-case letters, digits and '-', starting with a letter or digit (e.g. github, ecr)`,
 		},
 		{
 			name:   "certificate without key",

@@ -9,11 +9,10 @@ import (
 	"github.com/spiffe/go-spiffe/v2/workloadapi"
 
 	"github.com/fluxcd/flux-mirror/core/auth"
-	"github.com/fluxcd/flux-mirror/core/config"
 )
 
 // TokenProviderName is the credential.provider value of JWT-SVIDs.
-const TokenProviderName = config.TokenJWTSVID
+const TokenProviderName = "jwt-svid"
 
 // NewTokenFactory returns the factory of the "jwt-svid" token provider. Its
 // token source fetches a JWT-SVID for the requested audience from the

@@ -203,10 +203,10 @@ func TestTokenThroughHostauth(t *testing.T) {
 	}))
 
 	deps := hostauth.Deps{TokenProviders: map[string]auth.TokenProvider{
-		config.TokenJWTSVID: NewTokenFactory(env(map[string]string{EnvSocket: w.Socket()})),
+		TokenProviderName: NewTokenFactory(env(map[string]string{EnvSocket: w.Socket()})),
 	}}
 	// aud defaults to the host.
-	src, err := hostauth.NewSource(config.Host{Host: host, Credential: &config.Credential{Provider: config.TokenJWTSVID}}, deps)
+	src, err := hostauth.NewSource(config.Host{Host: host, Credential: &config.Credential{Provider: TokenProviderName}}, deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +230,7 @@ func TestTokenThroughHostauth(t *testing.T) {
 	}
 
 	// A JWT-SVID minted for another audience is refused by the registry.
-	other, err := hostauth.NewSource(config.Host{Host: host, Credential: &config.Credential{Provider: config.TokenJWTSVID, Aud: "other.example"}}, deps)
+	other, err := hostauth.NewSource(config.Host{Host: host, Credential: &config.Credential{Provider: TokenProviderName, Aud: "other.example"}}, deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +244,7 @@ func TestTokenThroughHostauth(t *testing.T) {
 
 	// With the agent gone, hostauth reports the provider's explanation.
 	w.Close()
-	gone, _ := hostauth.NewSource(config.Host{Host: host, Credential: &config.Credential{Provider: config.TokenJWTSVID, Aud: "third.example"}}, deps)
+	gone, _ := hostauth.NewSource(config.Host{Host: host, Credential: &config.Credential{Provider: TokenProviderName, Aud: "third.example"}}, deps)
 	if _, err := gone.Credential(t.Context()); err == nil || !strings.Contains(err.Error(), `credential.provider "jwt-svid"`) || !strings.Contains(err.Error(), "is unavailable") {
 		t.Errorf("agent down: %v", err)
 	}

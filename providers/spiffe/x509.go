@@ -104,6 +104,10 @@ type X509Factory struct {
 	opts []Option
 }
 
+// X509ProviderName is the tls.clientAuth.provider value of X509Sources
+// (which also serve tls.serverAuth.spiffe).
+const X509ProviderName = "x509-svid"
+
 // NewX509Factory returns a factory of X509Sources with opts.
 func NewX509Factory(opts ...Option) X509Factory {
 	return X509Factory{opts: append([]Option(nil), opts...)}

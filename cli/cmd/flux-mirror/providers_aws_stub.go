@@ -2,8 +2,11 @@
 
 package main
 
-import "github.com/fluxcd/flux-mirror/cli/app"
+import (
+	"github.com/fluxcd/flux-mirror/cli/app"
+	"github.com/fluxcd/flux-mirror/core/auth"
+)
 
 func init() {
-	omitted = append(omitted, app.OmittedProvider{Name: "aws", Tag: "fm_aws"}, app.OmittedProvider{Name: "ecr", Tag: "fm_aws"})
+	omit("fm_aws", app.Omitted{Name: "aws", Kind: auth.KindToken}, app.Omitted{Name: "ecr", Kind: auth.KindRegistry})
 }

@@ -5,7 +5,4 @@ package main
 import "github.com/fluxcd/flux-mirror/providers/azure"
 
 // The azure token provider (Entra ID access token) and the acr registry provider.
-func init() {
-	tokenProviders = append(tokenProviders, azure.NewTokenFactory())
-	registryProviders = append(registryProviders, azure.NewRegistryFactory())
-}
+func init() { wire("fm_azure", azure.NewTokenFactory(), azure.NewRegistryFactory()) }

@@ -2,8 +2,11 @@
 
 package main
 
-import "github.com/fluxcd/flux-mirror/cli/app"
+import (
+	"github.com/fluxcd/flux-mirror/cli/app"
+	"github.com/fluxcd/flux-mirror/core/auth"
+)
 
 func init() {
-	omitted = append(omitted, app.OmittedProvider{Name: "azure", Tag: "fm_azure"}, app.OmittedProvider{Name: "acr", Tag: "fm_azure"})
+	omit("fm_azure", app.Omitted{Name: "azure", Kind: auth.KindToken}, app.Omitted{Name: "acr", Kind: auth.KindRegistry})
 }

@@ -5,7 +5,4 @@ package main
 import "github.com/fluxcd/flux-mirror/providers/gcp"
 
 // The gcp token provider (Google ID token) and the gar registry provider.
-func init() {
-	tokenProviders = append(tokenProviders, gcp.NewTokenFactory())
-	registryProviders = append(registryProviders, gcp.NewRegistryFactory())
-}
+func init() { wire("fm_gcp", gcp.NewTokenFactory(), gcp.NewRegistryFactory()) }

@@ -2,8 +2,11 @@
 
 package main
 
-import "github.com/fluxcd/flux-mirror/cli/app"
+import (
+	"github.com/fluxcd/flux-mirror/cli/app"
+	"github.com/fluxcd/flux-mirror/core/auth"
+)
 
 func init() {
-	omitted = append(omitted, app.OmittedProvider{Name: "gcp", Tag: "fm_gcp"}, app.OmittedProvider{Name: "gar", Tag: "fm_gcp"})
+	omit("fm_gcp", app.Omitted{Name: "gcp", Kind: auth.KindToken}, app.Omitted{Name: "gar", Kind: auth.KindRegistry})
 }

@@ -5,6 +5,4 @@ package main
 import "github.com/fluxcd/flux-mirror/providers/github"
 
 // The github and forgejo token providers (Actions OIDC).
-func init() {
-	tokenProviders = append(tokenProviders, github.NewFactory(), github.NewForgejoFactory())
-}
+func init() { wire("fm_github", github.NewFactory(), github.NewForgejoFactory()) }

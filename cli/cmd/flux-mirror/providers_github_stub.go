@@ -2,8 +2,11 @@
 
 package main
 
-import "github.com/fluxcd/flux-mirror/cli/app"
+import (
+	"github.com/fluxcd/flux-mirror/cli/app"
+	"github.com/fluxcd/flux-mirror/core/auth"
+)
 
 func init() {
-	omitted = append(omitted, app.OmittedProvider{Name: "github", Tag: "fm_github"}, app.OmittedProvider{Name: "forgejo", Tag: "fm_github"})
+	omit("fm_github", app.Omitted{Name: "github", Kind: auth.KindToken}, app.Omitted{Name: "forgejo", Kind: auth.KindToken})
 }

@@ -2,8 +2,11 @@
 
 package main
 
-import "github.com/fluxcd/flux-mirror/cli/app"
+import (
+	"github.com/fluxcd/flux-mirror/cli/app"
+	"github.com/fluxcd/flux-mirror/core/auth"
+)
 
 func init() {
-	omitted = append(omitted, app.OmittedProvider{Name: "jwt-svid", Tag: "fm_spiffe"}, app.OmittedProvider{Name: "spiffe", Tag: "fm_spiffe"})
+	omit("fm_spiffe", app.Omitted{Name: "jwt-svid", Kind: auth.KindToken}, app.Omitted{Name: "x509-svid", Kind: auth.KindTLS})
 }
