@@ -1,6 +1,7 @@
 package mirror
 
 import (
+	"slices"
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ type tagJob struct {
 	status report.Status // of the tag itself; empty until decided
 	reason report.Reason
 	refs   *referrerJob // includeReferrers
+	cosign []cosignTag   // includeReferrers: the tag's cosign tags
 	// writing is the status the tag gets from this job's write (copied or
 	// overwritten), set when its PUT is first sent: if that attempt then
 	// failed although the PUT took effect (its answer was lost), a retry
@@ -36,6 +38,7 @@ func (r *run) syncArtifactTag(ctx context.Context, ent *artifactEntry, j int) re
 	js := &tagJob{}
 	if ent.cfg.IncludeReferrers {
 		js.refs = newReferrerJob(p.referrers)
+		js.cosign = slices.Clone(p.cosign)
 	}
 	ref := ent.src.String() + ":" + p.tag
 	r.activity(func(a ActivityObserver) { a.TagStarted(ent.index, r.header(ent.index), p.tag) })
@@ -43,7 +46,7 @@ func (r *run) syncArtifactTag(ctx context.Context, ent *artifactEntry, j int) re
 		return r.runTagJob(ctx, ent, p, js)
 	})
 	if js.refs != nil && js.status != "" && js.status != report.StatusDrifted {
-		out.Referrers = js.refs.rows(err)
+		out.Referrers = append(js.refs.rows(err), cosignRows(js.cosign, err)...)
 	}
 	if err != nil {
 		if js.status == "" {
@@ -70,7 +73,10 @@ func (r *run) runTagJob(ctx context.Context, ent *artifactEntry, p *plannedTag, 
 		}
 	}
 	if js.refs != nil && js.status != report.StatusDrifted {
-		return r.syncReferrers(ctx, ent, js.refs)
+		if err := r.syncReferrers(ctx, ent, js.refs); err != nil {
+			return err
+		}
+		return r.syncCosignTags(ctx, ent, js.cosign)
 	}
 	return nil
 }

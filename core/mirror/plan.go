@@ -24,7 +24,8 @@ type artifactEntry struct {
 	src, dst  oci.Repository
 	overwrite bool
 
-	tags    []plannedTag // in plan order
+	tags    []plannedTag    // in plan order
+	listed  map[string]bool // the source's tags, for includeReferrers
 	mu      sync.Mutex
 	pending int // tags still being resolved
 }
@@ -41,6 +42,10 @@ type plannedTag struct {
 	// parents before children.
 	referrers        []referrerNode
 	referrersLoaded  bool
+	// cosign are the tag's cosign tags (.sig, .att, .sbom) present at the
+	// source (includeReferrers).
+	cosign       []cosignTag
+	cosignLoaded bool
 	verificationDone bool
 	err              error
 
@@ -115,6 +120,14 @@ func (r *run) listArtifact(ctx context.Context, ent *artifactEntry) {
 		r.failEntry(ent.index, err)
 		return
 	}
+	if a.IncludeReferrers {
+		// The cosign tags of the selected tags are looked up in this
+		// listing, so a repository without any costs no request more.
+		ent.listed = make(map[string]bool, len(tags))
+		for _, t := range tags {
+			ent.listed[t] = true
+		}
+	}
 	sel := selection.Apply(tags, policy)
 	selected := sel.Selected
 	if sel.FallbackTags > 0 {
@@ -172,6 +185,13 @@ func (r *run) resolveTag(ctx context.Context, ent *artifactEntry, j int) error {
 				return withContext("list referrers of "+ref, err)
 			}
 			p.referrers, p.referrersLoaded = nodes, true
+		}
+		if a.IncludeReferrers && !p.tooNew && !p.cosignLoaded {
+			tags, err := r.snapshotCosignTags(ctx, ent, p.desc.Digest)
+			if err != nil {
+				return err
+			}
+			p.cosign, p.cosignLoaded = tags, true
 		}
 		return nil
 	})

@@ -115,6 +115,10 @@ type Body struct {
 	Timestamp time.Time `json:"timestamp" desc:"When the sync started (RFC 3339, UTC)."`
 	// DurationMs is the wall time of the sync in milliseconds.
 	DurationMs int64 `json:"durationMs" desc:"Wall time of the sync in milliseconds."`
+	// Shard is "I/N" when the sync ran as shard I of N (sync --shard) and
+	// reports only the tags that shard owns; empty for a whole run and for
+	// a report merged from all shards (Merge).
+	Shard string `json:"shard,omitempty" desc:"I/N when the sync ran as shard I (0-based) of N (sync --shard) and reports only that shard's tags; absent for a whole run and for a merged report." pattern:"^(0|[1-9][0-9]*)/[1-9][0-9]*$"`
 	// Summary counts the outcomes.
 	Summary Summary `json:"summary" desc:"Counts of the outcomes and the semantic exit code."`
 	// Results holds one Result per config entry: artifacts, then charts,
@@ -190,6 +194,11 @@ type Tag struct {
 	Reason Reason `json:"reason,omitempty" desc:"Why the tag was skipped; only when status is skipped."`
 	// Error is set only when Status is StatusFailed.
 	Error string `json:"error,omitempty" desc:"What went wrong; only when status is failed."`
+	// Position is the 1-based position of the tag in its entry's whole
+	// selection (plan order), set only in a shard's report, where the tags
+	// are a part of that selection; Merge puts the shards' tags back in
+	// this order and clears it.
+	Position int `json:"position,omitempty" desc:"1-based position of the tag in the entry's whole selection (plan order); only in a shard's report (sync --shard), so that report merge restores the plan order." minimum:"1"`
 	// Referrers are the outcomes of the tag's referrers (includeReferrers),
 	// in a deterministic order whatever order the source registry lists
 	// them in: subject by subject, breadth first (the tag's manifest, an

@@ -12,7 +12,8 @@ import (
 // Schema returns the JSON Schema (draft 2020-12) of the Report, generated
 // from the Go types by reflection: properties and required fields come from
 // the json tags (a field without omitempty is required), descriptions from
-// the desc tags, enumerations from Statuses, EntryStatuses and Reasons, and
+// the desc tags, patterns and minimums from the pattern and minimum tags,
+// enumerations from Statuses, EntryStatuses and Reasons, and
 // the "only when" rules of the spec are added as if/then conditions. The
 // output is indented, ends with a newline and is stable, so the committed
 // report-v1beta1.json can be compared with it byte for byte.
@@ -128,6 +129,12 @@ func (g *schemaGen) object(t reflect.Type) map[string]any {
 		s := g.typeSchema(f.Type)
 		if d := f.Tag.Get("desc"); d != "" {
 			s["description"] = d
+		}
+		if p := f.Tag.Get("pattern"); p != "" {
+			s["pattern"] = p
+		}
+		if m := f.Tag.Get("minimum"); m != "" {
+			s["minimum"] = json.Number(m)
 		}
 		props[name] = s
 		if !strings.Contains(opts, "omitempty") {
