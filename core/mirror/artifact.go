@@ -1,10 +1,10 @@
 package mirror
 
 import (
-	"slices"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/fluxcd/flux-mirror/core"
 	"github.com/fluxcd/flux-mirror/core/oci"
@@ -18,7 +18,7 @@ type tagJob struct {
 	status report.Status // of the tag itself; empty until decided
 	reason report.Reason
 	refs   *referrerJob // includeReferrers
-	cosign []cosignTag   // includeReferrers: the tag's cosign tags
+	cosign []cosignTag  // includeReferrers: the tag's cosign tags
 	// writing is the status the tag gets from this job's write (copied or
 	// overwritten), set when its PUT is first sent: if that attempt then
 	// failed although the PUT took effect (its answer was lost), a retry

@@ -40,12 +40,12 @@ type plannedTag struct {
 	tooNew bool
 	// referrers is the snapshot of the tag's referrers (includeReferrers),
 	// parents before children.
-	referrers        []referrerNode
-	referrersLoaded  bool
+	referrers       []referrerNode
+	referrersLoaded bool
 	// cosign are the tag's cosign tags (.sig, .att, .sbom) present at the
 	// source (includeReferrers).
-	cosign       []cosignTag
-	cosignLoaded bool
+	cosign           []cosignTag
+	cosignLoaded     bool
 	verificationDone bool
 	err              error
 
