@@ -227,56 +227,96 @@ func (r *run) ensureBlob(ctx context.Context, tr transfers, src, dst oci.Reposit
 		r.log.Debug("non-distributable layer not copied", "digest", desc.Digest, "mediaType", desc.MediaType)
 		return nil
 	}
-	err := r.objects.do(ctx, objectKey(dst, desc.Digest), func() error {
-		// A blob this run already put in another repository of the
-		// destination registry is mounted from there: one request
-		// instead of a check, a download and an upload.
-		if from, ok := r.objects.holder(dst, desc.Digest); ok {
-			mounted, err := r.reg.MountBlob(ctx, dst, from, desc.Digest)
-			switch {
-			case err == nil && mounted:
-				r.log.Debug("blob mounted", "repo", dst.String(), "from", from.String(), "digest", desc.Digest, "size", desc.Size)
-				return nil
-			case ctx.Err() != nil:
-				return ctx.Err()
-			case err != nil:
-				var ue *UnreachableError
-				if errors.As(err, &ue) {
-					return err
-				}
-				r.log.Debug("blob mount failed; checking and uploading instead", "repo", dst.String(), "from", from.String(), "digest", desc.Digest, "error", err)
-			}
+	return r.objects.do(ctx, objectKey(dst, desc.Digest), func() error {
+		if ok, err := r.mountFromHolder(ctx, dst, desc); ok || err != nil {
+			return err
 		}
-		ok, err := r.reg.BlobExists(ctx, dst, desc.Digest)
-		if err != nil {
-			return withContext("check blob "+refString(dst, desc.Digest), err)
+		// One upload of a blob per destination registry: a job that needs
+		// it in another repository while it is being uploaded waits, then
+		// mounts it from there.
+		patience := time.Minute
+		if d, ok := ctx.Deadline(); ok {
+			patience = time.Until(d) / 2 // a stuck upload elsewhere must not use up this job's budget
 		}
-		if ok {
-			r.log.Debug("blob already present", "repo", dst.String(), "digest", desc.Digest, "size", desc.Size)
-			return nil
+		ran, err := r.uploads.doPatient(ctx, dst.Host+"@"+desc.Digest, patience, func() error {
+			return r.checkAndCopyBlob(ctx, tr, src, dst, desc)
+		})
+		switch {
+		case errors.Is(err, errImpatient):
+			return r.checkAndCopyBlob(ctx, tr, src, dst, desc)
+		case err != nil || ran:
+			return err
 		}
-		if src.Host == dst.Host && src != dst {
-			mounted, err := r.reg.MountBlob(ctx, dst, src, desc.Digest)
-			switch {
-			case err == nil && mounted:
-				r.log.Debug("blob mounted", "repo", dst.String(), "from", src.String(), "digest", desc.Digest, "size", desc.Size)
-				return nil
-			case ctx.Err() != nil:
-				return ctx.Err()
-			case err != nil:
-				var ue *UnreachableError
-				if errors.As(err, &ue) {
-					return err
-				}
-				r.log.Debug("blob mount failed; uploading instead", "repo", dst.String(), "from", src.String(), "digest", desc.Digest, "error", err)
-			}
+		if ok, err := r.mountFromHolder(ctx, dst, desc); ok || err != nil {
+			return err
 		}
-		return r.transfer(ctx, tr, src, dst, desc)
+		return r.checkAndCopyBlob(ctx, tr, src, dst, desc)
 	})
-	if err == nil {
-		r.objects.hold(dst, desc.Digest)
+}
+
+// mountFromHolder mounts a blob this run already put in another repository
+// of the destination registry from there: one request instead of a check,
+// a download and an upload. It reports false when there is no such
+// repository or the registry did not mount it (a failed mount is not an
+// error: the caller uploads instead).
+func (r *run) mountFromHolder(ctx context.Context, dst oci.Repository, desc oci.Descriptor) (bool, error) {
+	from, ok := r.objects.holder(dst, desc.Digest)
+	if !ok {
+		return false, nil
 	}
-	return err
+	mounted, err := r.reg.MountBlob(ctx, dst, from, desc.Digest)
+	switch {
+	case err == nil && mounted:
+		r.log.Debug("blob mounted", "repo", dst.String(), "from", from.String(), "digest", desc.Digest, "size", desc.Size)
+		r.objects.hold(dst, desc.Digest)
+		return true, nil
+	case ctx.Err() != nil:
+		return false, ctx.Err()
+	case err != nil:
+		var ue *UnreachableError
+		if errors.As(err, &ue) {
+			return false, err
+		}
+		r.log.Debug("blob mount failed; checking and uploading instead", "repo", dst.String(), "from", from.String(), "digest", desc.Digest, "error", err)
+	}
+	return false, nil
+}
+
+// checkAndCopyBlob checks the blob at dst with a HEAD, then mounts it from
+// src when both share a host, else transfers it; on success dst is a
+// holder of the blob for mountFromHolder.
+func (r *run) checkAndCopyBlob(ctx context.Context, tr transfers, src, dst oci.Repository, desc oci.Descriptor) error {
+	ok, err := r.reg.BlobExists(ctx, dst, desc.Digest)
+	if err != nil {
+		return withContext("check blob "+refString(dst, desc.Digest), err)
+	}
+	if ok {
+		r.log.Debug("blob already present", "repo", dst.String(), "digest", desc.Digest, "size", desc.Size)
+		r.objects.hold(dst, desc.Digest)
+		return nil
+	}
+	if src.Host == dst.Host && src != dst {
+		mounted, err := r.reg.MountBlob(ctx, dst, src, desc.Digest)
+		switch {
+		case err == nil && mounted:
+			r.log.Debug("blob mounted", "repo", dst.String(), "from", src.String(), "digest", desc.Digest, "size", desc.Size)
+			r.objects.hold(dst, desc.Digest)
+			return nil
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case err != nil:
+			var ue *UnreachableError
+			if errors.As(err, &ue) {
+				return err
+			}
+			r.log.Debug("blob mount failed; uploading instead", "repo", dst.String(), "from", src.String(), "digest", desc.Digest, "error", err)
+		}
+	}
+	if err := r.transfer(ctx, tr, src, dst, desc); err != nil {
+		return err
+	}
+	r.objects.hold(dst, desc.Digest)
+	return nil
 }
 
 // transfer streams a blob from src to dst, verifying its size and digest

@@ -59,6 +59,7 @@ func (e *Engine) Run(ctx context.Context, in Input) *report.Report {
 		now:         start,
 		health:      newHealth(),
 		objects:     newOnceSet(),
+		uploads:     newOnceSet(),
 		limits:      newHostLimits(InitialPerHost, e.opts.MaxPerHost, time.Now),
 		referrerAPI: map[string]bool{},
 		fallbackMu:  map[string]*sync.Mutex{},
@@ -116,6 +117,9 @@ type run struct {
 	// objects tracks blobs and manifests known present at a destination
 	// ("repo@digest") and deduplicates concurrent uploads of them.
 	objects *onceSet
+	// uploads deduplicates uploads of one blob to one registry host
+	// ("host@digest") across its repositories; the others mount it.
+	uploads *onceSet
 
 	mu          sync.Mutex
 	referrerAPI map[string]bool        // destination repository → serves the referrers API

@@ -2,6 +2,7 @@ package mirror
 
 import (
 	"context"
+	"errors"
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/hex"
@@ -10,6 +11,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/fluxcd/flux-mirror/core"
 	"github.com/fluxcd/flux-mirror/core/oci"
@@ -112,6 +114,45 @@ func (s *onceSet) do(ctx context.Context, key string, ensure func() error) error
 		close(c.done)
 		s.mu.Unlock()
 		return err
+	}
+}
+
+// errImpatient: doPatient gave up waiting for another job's ensure.
+var errImpatient = errors.New("waited too long for another job")
+
+// doPatient is do for work another job may be doing elsewhere: it waits
+// for that job at most patience (then returns errImpatient, and the caller
+// does the work its own way), and it reports whether ensure ran here.
+func (s *onceSet) doPatient(ctx context.Context, key string, patience time.Duration, ensure func() error) (ran bool, err error) {
+	for {
+		s.mu.Lock()
+		if s.present[key] {
+			s.mu.Unlock()
+			return false, nil
+		}
+		if c, ok := s.inflight[key]; ok {
+			s.mu.Unlock()
+			t := time.NewTimer(patience)
+			select {
+			case <-c.done:
+				t.Stop()
+				if c.err == nil {
+					return false, nil
+				}
+				continue
+			case <-t.C:
+				return false, errImpatient
+			case <-ctx.Done():
+				t.Stop()
+				return false, ctx.Err()
+			}
+		}
+		s.mu.Unlock()
+		err = s.do(ctx, key, func() error {
+			ran = true
+			return ensure()
+		})
+		return ran, err
 	}
 }
 

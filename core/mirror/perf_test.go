@@ -3,9 +3,12 @@ package mirror_test
 import (
 	"fmt"
 	"testing"
+	"time"
 
+	"github.com/fluxcd/flux-mirror/core/config"
 	"github.com/fluxcd/flux-mirror/core/mirror"
 	"github.com/fluxcd/flux-mirror/core/mirror/mirrortest"
+	"github.com/fluxcd/flux-mirror/core/oci"
 )
 
 // TestRequestsPerTag pins what one tag costs on each side: a cold copy
@@ -98,5 +101,33 @@ func TestBlobPushedThisRunIsMountedIntoTheNextRepository(t *testing.T) {
 	}
 	for i := 1; i < 3; i++ {
 		wantMirrored(t, reg, arts[i], fmt.Sprintf("%s/m/app%d", dstHost, i), "1.0.0")
+	}
+}
+
+// TestSharedBaseUploadedOncePerRegistry: jobs of several repositories of
+// one destination registry need the same layer at the same time; it is
+// uploaded once, and the others wait and mount it.
+func TestSharedBaseUploadedOncePerRegistry(t *testing.T) {
+	t.Parallel()
+	reg := mirrortest.NewRegistry()
+	var arts []config.Artifact
+	for i := range 4 {
+		src := fmt.Sprintf("%s/org/app%d", srcHost, i)
+		reg.SeedImage(src, "1.0.0", mirrortest.Image{Layers: []string{"shared-base", fmt.Sprintf("own-%d", i)}})
+		arts = append(arts, artifact(src, fmt.Sprintf("%s/m/app%d", dstHost, i), semverLimit(1)))
+	}
+	base := oci.Digest([]byte("shared-base"))
+	reg.AddFault(mirrortest.Fault{Method: mirrortest.PushBlob, Delay: 20 * time.Millisecond})
+	opts := fastOptions()
+	opts.Concurrency = 4
+	rep := runSync(t, reg, opts, mirror.Deps{}, cfgOf(arts...))
+	for i := range arts {
+		wantStatuses(t, rep, i, "1.0.0=copied")
+		wantMirrored(t, reg, arts[i].Source, arts[i].Destination, "1.0.0")
+	}
+	uploads := reg.CountWhere(func(c mirrortest.Call) bool { return c.Method == mirrortest.PushBlob && c.Ref == base })
+	mounts := reg.CountWhere(func(c mirrortest.Call) bool { return c.Method == mirrortest.MountBlob && c.Ref == base })
+	if uploads != 1 || mounts != 3 {
+		t.Errorf("shared base uploaded %d times and mounted %d times, want 1 and 3\n%s", uploads, mounts, describeCalls(reg))
 	}
 }
