@@ -138,6 +138,9 @@ func (r *run) listChart(ctx context.Context, ent *chartEntry) {
 	if !r.selectionDone(ent.index, sel, true) {
 		return
 	}
+	if selected = r.ownTags(ent.index, ent.dst.String(), selected, ChartTag, nil); selected == nil {
+		return
+	}
 	tags := make([]report.Tag, len(selected))
 	ent.versions = make([]ChartVersion, len(selected))
 	for j, v := range selected {

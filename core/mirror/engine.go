@@ -84,6 +84,7 @@ func (e *Engine) Run(ctx context.Context, in Input) *report.Report {
 	r.reportUnreachable()
 	r.reportLimits()
 	rep.Report.Results = r.results
+	r.shardReport(&rep.Report)
 	rep.Finish(startMono, time.Now())
 	s := rep.Report.Summary
 	r.log.Info("sync finished", "copied", s.Copied, "overwritten", s.Overwritten, "skipped", s.Skipped,
@@ -123,6 +124,7 @@ type run struct {
 
 	mu          sync.Mutex
 	referrerAPI map[string]bool        // destination repository → serves the referrers API
+	positions   map[int][]int          // sharded run: entry → its tags' positions in the whole selection
 	fallbackMu  map[string]*sync.Mutex // destination fallback tag → writer lock
 }
 

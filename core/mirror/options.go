@@ -3,6 +3,8 @@ package mirror
 import (
 	"log/slog"
 	"time"
+
+	"github.com/fluxcd/flux-mirror/core/shard"
 )
 
 // Defaults of Options, applied to zero values.
@@ -114,6 +116,14 @@ type Options struct {
 	// Reporter is the Report's reporter, e.g. "flux-mirror/v1.2.3"
 	// (default "flux-mirror").
 	Reporter string
+	// Shard, when set, runs only the part of the sync that shard owns
+	// (sync --shard I/N): each entry's selection is computed on the whole
+	// listing, then only the selected tags whose destination tag the shard
+	// owns are planned and mirrored (see package shard); the Report records
+	// the shard and each tag's position in the whole selection, for
+	// report.Merge. The zero value is the whole run; an invalid shard
+	// fails every entry.
+	Shard shard.Shard
 }
 
 // withDefaults returns o with every zero field replaced by its default.

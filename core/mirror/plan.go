@@ -138,6 +138,9 @@ func (r *run) listArtifact(ctx context.Context, ent *artifactEntry) {
 	if !r.selectionDone(ent.index, sel, false) {
 		return
 	}
+	if selected = r.ownTags(ent.index, ent.dst.String(), selected, nil, ent.listed); selected == nil {
+		return
+	}
 	ent.tags = make([]plannedTag, len(selected))
 	for j, t := range selected {
 		ent.tags[j].tag = t
