@@ -215,6 +215,7 @@ type Tag struct {
 type Referrer struct {
 	Digest       string `json:"digest" desc:"The referrer manifest digest."`
 	ArtifactType string `json:"artifactType" desc:"The referrer's artifact type."`
+	Tag          string `json:"tag,omitempty" desc:"The cosign tag (sha256-<hex>.sig, .att or .sbom) this manifest is mirrored under; only for cosign's tag-based attachments, which includeReferrers mirrors with their tag."`
 	Status       Status `json:"status" desc:"The outcome, as for tags."`
 	Reason       Reason `json:"reason,omitempty" desc:"Why the referrer was skipped; only when status is skipped. differs-at-destination: the destination has another referrer of the same artifact type and overwrite is not set."`
 	Error        string `json:"error,omitempty" desc:"What went wrong; only when status is failed."`
