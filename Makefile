@@ -6,6 +6,8 @@
 #   make demo    a local end-to-end run: two registries and a Helm repository
 #                on loopback, a real sync, then a no-op re-run
 #   make bench   the sync benchmarks (see bench/README.md)
+#   make image   the container image flux-mirror:$(VERSION) and :dev, FROM scratch
+#   make dist    release archives and checksums for every platform in dist/
 
 SHELL := /bin/bash
 GO ?= go
@@ -16,7 +18,7 @@ LDFLAGS := -s -w -X github.com/fluxcd/flux-mirror/cli/app.version=$(VERSION)
 # concurrency lives (core's engine, the registry adapter, the CLI).
 RACE_MODULES ?= core adapters/registry
 
-.PHONY: all build test test-modules check-standalone vet fmt demo bench tidy
+.PHONY: all build test test-modules check-standalone vet fmt demo bench tidy image dist
 
 all: build
 
@@ -58,3 +60,17 @@ demo: build
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./bench/...
+
+# The image holds only the static binary (see deploy/Dockerfile); the build
+# context is a directory with just that file, so nothing is pulled.
+IMAGE ?= flux-mirror
+image:
+	@rm -rf bin/image && mkdir -p bin/image
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/image/flux-mirror ./cli/cmd/flux-mirror
+	docker build -q -f deploy/Dockerfile -t $(IMAGE):$(VERSION) -t $(IMAGE):dev bin/image
+
+# Release archives as Flux's plugin catalog expects them (the binary at the
+# archive root), with plain go build; .goreleaser.yaml describes the same.
+DIST_PLATFORMS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
+dist:
+	@VERSION=$(VERSION) GO=$(GO) hack/dist.sh $(DIST_PLATFORMS)
