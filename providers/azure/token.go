@@ -60,6 +60,11 @@ func (s *tokenSource) Token(ctx context.Context, audience string) (auth.Token, e
 	scope := Scope(audience)
 	tok, err := s.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{scope}})
 	if err != nil {
+		// The credential chain flattens a canceled request into text;
+		// callers need the context's error to tell an interruption.
+		if cerr := ctx.Err(); cerr != nil {
+			return auth.Token{}, fmt.Errorf("%s provider: get a Microsoft Entra token for scope %s: %w", TokenProviderName, scope, cerr)
+		}
 		return auth.Token{}, tokenError(TokenProviderName, scope, err)
 	}
 	if tok.Token == "" {

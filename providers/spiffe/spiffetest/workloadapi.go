@@ -87,6 +87,7 @@ type WorkloadAPI struct {
 	domains []*domain // the own trust domain first, then federated ones
 	svid    issued
 	failErr error
+	held    chan struct{} // Hold: JWT-SVID calls wait, announced here
 	rawJWT  string
 	rawX509 *workload.X509SVID
 	changed chan struct{} // closed and replaced on every change
@@ -303,6 +304,17 @@ func (w *WorkloadAPI) FailWith(err error) {
 	w.notify()
 }
 
+// Hold makes every later FetchJWTSVID call wait, without an answer,
+// until the client gives up (its context ends), as a wedged agent does.
+// The channel receives once for each call held, so that a test cancels
+// only once the client is waiting.
+func (w *WorkloadAPI) Hold() <-chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.held = make(chan struct{})
+	return w.held
+}
+
 // ServeRawJWTSVID makes FetchJWTSVID answer with token as-is (e.g. "not a
 // JWT", or a SignJWTSVID token for another audience); "" restores signing.
 func (w *WorkloadAPI) ServeRawJWTSVID(token string) {
@@ -440,6 +452,17 @@ func (h *handler) FetchJWTBundles(_ *workload.JWTBundlesRequest, s grpc.ServerSt
 func (h *handler) FetchJWTSVID(ctx context.Context, req *workload.JWTSVIDRequest) (*workload.JWTSVIDResponse, error) {
 	if err := h.check(ctx); err != nil {
 		return nil, err
+	}
+	h.w.mu.Lock()
+	held := h.w.held
+	h.w.mu.Unlock()
+	if held != nil {
+		select {
+		case held <- struct{}{}:
+		case <-ctx.Done():
+		}
+		<-ctx.Done()
+		return nil, status.FromContextError(ctx.Err()).Err()
 	}
 	if len(req.Audience) == 0 {
 		return nil, status.Error(codes.InvalidArgument, "audience must be specified")
