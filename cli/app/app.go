@@ -98,6 +98,7 @@ type cli struct {
 	Secret     secretCmd     `cmd:"" help:"Write the credentials of the config's hosts to a Kubernetes dockerconfigjson Secret."`
 	Keygen     keygenCmd     `cmd:"" help:"Generate an Ed25519 JWK key pair for signed-JWT credentials."`
 	Convert    convertCmd    `cmd:"" help:"Rewrite a v1beta1 config as v1beta2."`
+	Report     reportCmd     `cmd:"" help:"Merge the reports of a sharded sync."`
 	Version    versionCmd    `cmd:"" help:"Print the version, the Go version and the compiled-in providers."`
 	Completion completionCmd `cmd:"" help:"Print a shell completion script."`
 	Complete   completeCmd   `cmd:"" name:"__complete" hidden:"" help:"Answer shell completion requests (Cobra protocol, used by flux)."`

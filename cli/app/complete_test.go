@@ -14,7 +14,7 @@ func TestCompleteNoDesc(t *testing.T) {
 		words []string
 		want  []string
 	}{
-		{name: "commands", words: []string{""}, want: []string{"sync", "validate", "login", "secret", "keygen", "version", "completion"}},
+		{name: "commands", words: []string{""}, want: []string{"sync", "validate", "login", "secret", "keygen", "convert", "report", "version", "completion"}},
 		{name: "command prefix", words: []string{"ve"}, want: []string{"version"}},
 		{name: "flags", words: []string{"sync", "--dr"}, want: []string{"--drift-exit-code", "--dry-run"}},
 		{name: "enum value", words: []string{"sync", "-o", ""}, want: []string{"text", "yaml", "json"}},

@@ -37,6 +37,7 @@ type syncCmd struct {
 	IdleTimeout time.Duration `name:"idle-timeout" default:"60s" help:"Fail a registry request when no byte moves for this long (no answer, a stalled download, an upload the registry stopped reading), so that it is retried on a fresh connection; every byte resets it, so slow transfers that keep moving are never cut (DURATION > 0)."`
 	// Request-level retries; --retries above is the job level.
 	unattendedFlags `embed:""`
+	shardFlags      `embed:""`
 
 	RetryWindow time.Duration `name:"retry-window" default:"60s" help:"How long one failed request (a tag list, a manifest or blob request, one blob transfer) is retried from its first failure, with backoff; 0 turns that off. A registry whose request fails for the whole window while nothing else on it answers is treated as unreachable for the rest of the run."`
 }
@@ -67,6 +68,9 @@ func (c *syncCmd) Validate() error {
 	case c.Quiet && c.Verbose:
 		return fmt.Errorf("--quiet and --verbose contradict each other; choose one")
 	}
+	if err := c.shardFlags.validate(); err != nil {
+		return err
+	}
 	return c.unattendedFlags.validate()
 }
 
@@ -95,6 +99,10 @@ func (c *syncCmd) logger(w io.Writer) (*slog.Logger, bool) {
 
 func (c *syncCmd) Run(ctx context.Context, e *env, g *Globals) error {
 	path, err := e.resolveConfigPath(c.Config, "")
+	if err != nil {
+		return err
+	}
+	sh, err := c.shard(e)
 	if err != nil {
 		return err
 	}
@@ -147,6 +155,7 @@ func (c *syncCmd) Run(ctx context.Context, e *env, g *Globals) error {
 		Logger:      log,
 		Observer:    out,
 		Reporter:    "flux-mirror/" + Version(),
+		Shard:       sh,
 	}, engineDeps)
 	rep := engine.Run(ctx, in)
 	out.finish()
@@ -156,7 +165,7 @@ func (c *syncCmd) Run(ctx context.Context, e *env, g *Globals) error {
 	out.writeFailures(rep)
 	out.writeInterrupted()
 	bytes, retries := out.counts()
-	outputs := c.unattendedFlags.write(ctx, e, metrics.Run{Report: rep, BytesCopied: bytes, Hosts: hostStats(reg.Stats(), retries)})
+	outputs := c.unattendedFlags.write(ctx, e, metrics.Run{Report: rep, BytesCopied: bytes, Hosts: hostStats(reg.Stats(), retries), Labels: shardLabels(sh)})
 	code := rep.ExitCode(c.DriftExitCode)
 	switch {
 	case outputs != nil && code == 0:

@@ -92,7 +92,8 @@ func (f *unattendedFlags) write(ctx context.Context, e *env, run metrics.Run) er
 		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
 		client := &http.Client{Transport: http.DefaultTransport}
-		errs = append(errs, metrics.Push(pctx, f.Pushgateway, metrics.DefaultJob, nil, run, client))
+		grouping, pushed := pushGroup(run) // a shard pushes its own group
+		errs = append(errs, metrics.Push(pctx, f.Pushgateway, metrics.DefaultJob, grouping, pushed, client))
 	}
 	return errors.Join(errs...)
 }
