@@ -30,11 +30,17 @@ const SchemaID = "https://raw.githubusercontent.com/fluxcd/flux-mirror/main/" + 
 // build, generates the published file (see cli/cmd/flux-mirror). The output
 // is indented, deterministic and ends in a newline.
 func Schema(names ProviderNames) []byte {
-	g := schemaGen{defs: map[string]any{}, rules: fieldRules(names)}
-	root := g.object(reflect.TypeFor[Config]())
+	g := schemaGen{defs: map[string]any{}, docs: docs, fields: fieldRules(names), types: typeRules()}
+	return g.document(reflect.TypeFor[Config](), SchemaID, APIVersion)
+}
+
+// document returns the schema of the document type t, indented and ending
+// in a newline.
+func (g schemaGen) document(t reflect.Type, id, apiVersion string) []byte {
+	root := g.object(t)
 	root["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-	root["$id"] = SchemaID
-	root["title"] = "flux-mirror Config " + APIVersion
+	root["$id"] = id
+	root["title"] = "flux-mirror Config " + apiVersion
 	root["$comment"] = "Generated from the Go types of github.com/fluxcd/flux-mirror/core/config and the providers of the default build by go generate in cli/cmd/flux-mirror; do not edit."
 	root["$defs"] = g.defs
 	var buf bytes.Buffer
@@ -59,10 +65,19 @@ type ProviderNames struct {
 	TLS []string
 }
 
+// schemaGen generates the schema of one API version: the descriptions,
+// field rules and type rules are keyed by defName (Type and Type.field).
 type schemaGen struct {
-	defs  map[string]any
-	rules map[string]map[string]any
+	defs   map[string]any
+	docs   map[string]string
+	fields map[string]map[string]any
+	types  map[string]map[string]any
 }
+
+// defName is the name of a Go type of the Config API in a schema: its Go
+// name without the version suffix, so that v1beta2's HostV1Beta2 is Host
+// in config-v1beta2.json as in the API it describes.
+func defName(t reflect.Type) string { return strings.TrimSuffix(t.Name(), "V1Beta2") }
 
 // object returns the schema of the struct type t.
 func (g schemaGen) object(t reflect.Type) map[string]any {
@@ -75,7 +90,7 @@ func (g schemaGen) object(t reflect.Type) map[string]any {
 			continue
 		}
 		s := g.typeSchema(sf.Type)
-		rules := g.rules[t.Name()+"."+name]
+		rules := g.fields[defName(t)+"."+name]
 		for k, v := range rules {
 			s[k] = v
 		}
@@ -83,7 +98,7 @@ func (g schemaGen) object(t reflect.Type) map[string]any {
 		if optional {
 			s = optionalSchema(s, sf.Type.Kind() == reflect.String && len(rules) > 0)
 		}
-		if d := docs[t.Name()+"."+name]; d != "" {
+		if d := g.docs[defName(t)+"."+name]; d != "" {
 			s["description"] = d
 		}
 		props[name] = s
@@ -99,10 +114,10 @@ func (g schemaGen) object(t reflect.Type) map[string]any {
 	if len(required) > 0 {
 		s["required"] = required
 	}
-	if d := docs[t.Name()]; d != "" {
+	if d := g.docs[defName(t)]; d != "" {
 		s["description"] = d
 	}
-	for k, v := range typeRules()[t.Name()] {
+	for k, v := range g.types[defName(t)] {
 		s[k] = v
 	}
 	return s
@@ -125,11 +140,12 @@ func (g schemaGen) typeSchema(t reflect.Type) map[string]any {
 	case reflect.Slice:
 		return map[string]any{"type": "array", "items": g.typeSchema(t.Elem())}
 	case reflect.Struct:
-		if _, ok := g.defs[t.Name()]; !ok {
-			g.defs[t.Name()] = nil // reserve against recursion
-			g.defs[t.Name()] = g.object(t)
+		name := defName(t)
+		if _, ok := g.defs[name]; !ok {
+			g.defs[name] = nil // reserve against recursion
+			g.defs[name] = g.object(t)
 		}
-		return map[string]any{"$ref": "#/$defs/" + t.Name()}
+		return map[string]any{"$ref": "#/$defs/" + name}
 	}
 	panic("config: Schema does not support " + t.String())
 }

@@ -14,54 +14,76 @@ import (
 // the default build's names, is generated and checked in cli/cmd/flux-mirror.
 var someProviders = ProviderNames{Registry: []string{"ecr"}, Token: []string{"github", "aws"}, TLS: []string{"x509-svid"}}
 
+// schemaVersions are the generators of the published schemas, with what
+// each is generated from.
+var schemaVersions = []struct {
+	name   string
+	schema func(ProviderNames) []byte
+	root   reflect.Type
+	docs   map[string]string
+	fields map[string]map[string]any
+	types  map[string]map[string]any
+}{
+	{"v1beta1", Schema, reflect.TypeFor[Config](), docs, fieldRules(ProviderNames{}), typeRules()},
+	{"v1beta2", SchemaV1Beta2, reflect.TypeFor[ConfigV1Beta2](), docsV1Beta2(), fieldRulesV1Beta2(ProviderNames{}), typeRulesV1Beta2()},
+}
+
 func TestSchemaDeterministic(t *testing.T) {
 	t.Parallel()
-	if !bytes.Equal(Schema(someProviders), Schema(someProviders)) {
-		t.Fatal("Schema differs between calls")
+	for _, v := range schemaVersions {
+		if !bytes.Equal(v.schema(someProviders), v.schema(someProviders)) {
+			t.Errorf("%s: the schema differs between calls", v.name)
+		}
 	}
 }
 
-// TestSchemaDocs checks that every type and field of the Config API has a
-// description, and that no description is left over from a removed field.
+// TestSchemaDocs checks that every type and field of each Config API has a
+// description, and that no description or rule is left over from a removed
+// field.
 func TestSchemaDocs(t *testing.T) {
 	t.Parallel()
-	seen := map[string]bool{}
-	var walk func(reflect.Type)
-	walk = func(t reflect.Type) {
-		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
-			t = t.Elem()
-		}
-		if t.Kind() != reflect.Struct || t == durationType || seen[t.Name()] {
-			return
-		}
-		seen[t.Name()] = true
-		for i := range t.NumField() {
-			if n := jsonName(t.Field(i)); n != "" {
-				seen[t.Name()+"."+n] = true
-				walk(t.Field(i).Type)
+	for _, v := range schemaVersions {
+		t.Run(v.name, func(t *testing.T) {
+			t.Parallel()
+			seen := map[string]bool{}
+			var walk func(reflect.Type)
+			walk = func(t reflect.Type) {
+				for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
+					t = t.Elem()
+				}
+				if t.Kind() != reflect.Struct || t == durationType || seen[defName(t)] {
+					return
+				}
+				seen[defName(t)] = true
+				for i := range t.NumField() {
+					if n := jsonName(t.Field(i)); n != "" {
+						seen[defName(t)+"."+n] = true
+						walk(t.Field(i).Type)
+					}
+				}
 			}
-		}
-	}
-	walk(reflect.TypeFor[Config]())
-	for k := range seen {
-		if docs[k] == "" {
-			t.Errorf("no description for %s in docs", k)
-		}
-	}
-	for k := range docs {
-		if !seen[k] {
-			t.Errorf("docs describes %s, which is not part of the Config API", k)
-		}
-	}
-	for k := range fieldRules(ProviderNames{}) {
-		if !seen[k] {
-			t.Errorf("fieldRules constrains %s, which is not a field", k)
-		}
-	}
-	for k := range typeRules() {
-		if !seen[k] {
-			t.Errorf("typeRules constrains %s, which is not a type", k)
-		}
+			walk(v.root)
+			for k := range seen {
+				if v.docs[k] == "" {
+					t.Errorf("no description for %s", k)
+				}
+			}
+			for k := range v.docs {
+				if !seen[k] {
+					t.Errorf("a description of %s, which is not part of the Config API", k)
+				}
+			}
+			for k := range v.fields {
+				if !seen[k] {
+					t.Errorf("a field rule constrains %s, which is not a field", k)
+				}
+			}
+			for k := range v.types {
+				if !seen[k] {
+					t.Errorf("a type rule constrains %s, which is not a type", k)
+				}
+			}
+		})
 	}
 }
 
@@ -69,8 +91,18 @@ func TestSchemaDocs(t *testing.T) {
 // compiles, and every object is closed.
 func TestSchemaWellFormed(t *testing.T) {
 	t.Parallel()
+	for _, v := range schemaVersions {
+		t.Run(v.name, func(t *testing.T) {
+			t.Parallel()
+			checkWellFormed(t, v.schema(someProviders))
+		})
+	}
+}
+
+func checkWellFormed(t *testing.T, schema []byte) {
+	t.Helper()
 	var root map[string]any
-	if err := json.Unmarshal(Schema(someProviders), &root); err != nil {
+	if err := json.Unmarshal(schema, &root); err != nil {
 		t.Fatal(err)
 	}
 	defs := root["$defs"].(map[string]any)
@@ -150,6 +182,7 @@ func patternCase(t *testing.T, s string) {
 	check("chart name", chartNameRE.MatchString(s), chartNamePattern, false)
 	dotSegment := regexp.MustCompile(`/\.\.?(?:/|$)`).MatchString(s)
 	check("spiffe id", validSPIFFEID(s), spiffeIDPattern, dotSegment)
+	check("spiffe id prefix", validSPIFFEIDPrefix(s), spiffeIDPrefixPattern, dotSegment)
 
 	// Durations: Go's range limit is the only thing the patterns miss.
 	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
@@ -173,7 +206,8 @@ func TestSchemaPatternsAgreeWithValidate(t *testing.T) {
 		"oci://quay.io", "oci://quay.io/c", "oci://localhost:5050", "oci://quay.io/c:1", "oci://Quay.io/c", "oci://x",
 		"quay.io", "localhost:5000", "[::1]", "10.0.0.1:443", "quay..io", "Quay.io", "host:99999", "host:0",
 		"podinfo", "Pod", "a.b", "spiffe://example.org/registry", "spiffe://example.org", "spiffe://Example.org/x",
-		"spiffe://example.org/./x", "spiffe://example.org/a/",
+		"spiffe://example.org/./x", "spiffe://example.org/a/", "spiffe://example.org/", "spiffe://example.org//",
+		"spiffe://example.org/a//", "spiffe:///", "spiffe://example.org/../",
 		"nginx", "stefanprodan/podinfo", "localhost", "docker.io/nginx", "index.docker.io/a/b", "Foo/bar", "a_b.com/x",
 		"a_b/c.d", "oci://nginx", "oci://docker.io/org", "a:65535/x", "a:6553/x", "a:65540/x", "a:080/x", "a:+80/x",
 		"host:65535", "host:1", "host:01", "quay.io:443/x", "nginx:1.0", "org/app:1.0",
