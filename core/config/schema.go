@@ -24,7 +24,7 @@ const SchemaID = "https://raw.githubusercontent.com/fluxcd/flux-mirror/main/" + 
 // destinations, the purpose-dependent "at least one entry") are checked by
 // Validate only. As in Decode and Validate, an optional field may be null,
 // which leaves it unset, and an optional string field whose rules would
-// reject "" may be "", which also leaves it unset (so `provider: ”` means
+// reject "" may be "", which also leaves it unset (so `provider: ""` means
 // no provider in both). The provider fields list the names in names; core
 // knows no provider, so the CLI, which knows the factories of its default
 // build, generates the published file (see cli/cmd/flux-mirror). The output
