@@ -240,8 +240,8 @@ func checkPod(t *testing.T, d deployment, spec *corev1.PodSpec) {
 		t.Errorf("the Secret's items are %v; mount the %s key that `flux-mirror secret` writes as config.json", v.Secret.Items, corev1.DockerConfigJsonKey)
 	}
 	for path, v := range mounts {
-		if v.EmptyDir == nil && !strings.HasPrefix(path, "/etc/") {
-			t.Errorf("mount %s: only scratch space (emptyDir) belongs outside /etc", path)
+		if v.EmptyDir == nil && !strings.HasPrefix(path, "/etc/") && !isReportVolume(c, path, v) {
+			t.Errorf("mount %s: only scratch space (emptyDir) and the --report-file directory (a PersistentVolumeClaim) belong outside /etc", path)
 		}
 	}
 }
