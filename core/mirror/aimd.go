@@ -17,9 +17,10 @@ const (
 	// distant registry, and few enough that a public registry sees what one
 	// busy CI pipeline would send.
 	DefaultMaxPerHost = 32
-	// InitialPerHost is where a host's limit starts (crane's default number
-	// of jobs); it grows from there while the host answers cleanly.
-	InitialPerHost = 8
+	// InitialPerHost is where a host's limit starts: a moderate number of
+	// small requests (about what crane's 4 jobs send with their layers);
+	// it grows from there while the host answers cleanly.
+	InitialPerHost = 16
 	// MaxBlobsPerHost bounds the blob transfers in flight to or from one
 	// host, within its request limit: streams compete for bandwidth, so
 	// more of them only add memory and open uploads.

@@ -37,8 +37,16 @@ type transfers chan struct{}
 
 func newTransfers() transfers { return make(transfers, blobParallelism) }
 
-// do runs fn in a slot, waiting for one unless ctx ends first.
+// smallBlob is the size up to which a blob transfer counts as an ordinary
+// request: its time is round trips, not bandwidth.
+const smallBlob = 1 << 20
+
+// do runs fn in a slot, waiting for one unless ctx ends first; nil
+// transfers have no limit.
 func (t transfers) do(ctx context.Context, fn func() error) error {
+	if t == nil {
+		return fn()
+	}
 	select {
 	case t <- struct{}{}:
 	case <-ctx.Done():
@@ -330,15 +338,23 @@ func (r *run) transfer(ctx context.Context, tr transfers, src, dst oci.Repositor
 	r.activity(func(a ActivityObserver) { a.BytesPlanned(desc.Size) })
 	err := r.request(ctx, what, hosts, blameSide(src, dst), func(ctx context.Context) error {
 		return tr.do(ctx, func() error {
-			return r.limited(ctx, slotBlob, []string{src.Host, dst.Host}, func(ctx context.Context) error {
-				// The source GET goes out beside the upload's POST, so that
-				// the two round trips overlap; the upload reads the stream
-				// once the source answered.
-				ctx, cancel := context.WithCancel(ctx)
-				defer cancel()
-				o := r.openAhead(ctx, src, desc.Digest)
-				defer o.close()
-				return r.pushVerified(ctx, src, dst, desc, o)
+			// A small blob is a request like a manifest; a large one takes
+			// one of the run's streams and one of each host's blob slots.
+			kind, slots := slotMeta, transfers(nil)
+			if desc.Size > smallBlob {
+				kind, slots = slotBlob, r.streams
+			}
+			return slots.do(ctx, func() error {
+				return r.limited(ctx, kind, []string{src.Host, dst.Host}, func(ctx context.Context) error {
+					// The source GET goes out beside the upload's POST, so that
+					// the two round trips overlap; the upload reads the stream
+					// once the source answered.
+					ctx, cancel := context.WithCancel(ctx)
+					defer cancel()
+					o := r.openAhead(ctx, src, desc.Digest)
+					defer o.close()
+					return r.pushVerified(ctx, src, dst, desc, o)
+				})
 			})
 		})
 	})

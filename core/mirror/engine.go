@@ -60,6 +60,7 @@ func (e *Engine) Run(ctx context.Context, in Input) *report.Report {
 		health:      newHealth(),
 		objects:     newOnceSet(),
 		uploads:     newOnceSet(),
+		streams:     make(transfers, e.opts.Concurrency*blobParallelism),
 		limits:      newHostLimits(InitialPerHost, e.opts.MaxPerHost, time.Now),
 		referrerAPI: map[string]bool{},
 		fallbackMu:  map[string]*sync.Mutex{},
@@ -79,8 +80,8 @@ func (e *Engine) Run(ctx context.Context, in Input) *report.Report {
 		r.results[i] = report.Result{Source: chartSource(c), Destination: chartDestination(c), Status: report.EntryCompleted, Tags: []report.Tag{}}
 		r.planChart(i, c)
 	}
-	r.log.Info("sync started", "entries", n, "concurrency", e.opts.Concurrency, "dryRun", e.opts.DryRun)
-	r.sched.run(ctx, planWorkers, e.opts.Concurrency)
+	r.log.Info("sync started", "entries", n, "concurrency", e.opts.Concurrency, "maxPerHost", e.opts.MaxPerHost, "dryRun", e.opts.DryRun)
+	r.sched.run(ctx, planWorkers, max(e.opts.Concurrency, jobWorkers))
 	r.reportUnreachable()
 	r.reportLimits()
 	rep.Report.Results = r.results
@@ -121,6 +122,9 @@ type run struct {
 	// uploads deduplicates uploads of one blob to one registry host
 	// ("host@digest") across its repositories; the others mount it.
 	uploads *onceSet
+	// streams are the run's slots for large blob transfers (over
+	// smallBlob bytes): Options.Concurrency jobs' worth of blobParallelism.
+	streams transfers
 
 	mu          sync.Mutex
 	referrerAPI map[string]bool        // destination repository → serves the referrers API

@@ -45,11 +45,13 @@ const (
 // Options tune an Engine. The zero value is usable: every zero field takes
 // its default, except Retries (zero means no retry) and the booleans.
 type Options struct {
-	// Concurrency is the number of copy jobs (one tag or chart version
-	// each) in flight across all entries (default 4); a job moves up to 3
-	// blobs of an image at the same time. Planning (tag lists, resolving
-	// tags, checking destination tags) does not take these slots: it runs
-	// ahead, bounded by the hosts' request limits (MaxPerHost).
+	// Concurrency bounds the large blob transfers of the run (default 4):
+	// at most Concurrency copy jobs' worth of streams, 3 per job, move
+	// blobs over 1 MiB at the same time. The rest of the work, planning
+	// (tag lists, resolving tags, checking destination tags) and the small
+	// requests of copy jobs (checks, manifests, small blobs), runs ahead on
+	// at least 64 workers, bounded by the hosts' request limits
+	// (MaxPerHost); one job still moves at most 3 blobs at once.
 	Concurrency int
 	// PerHostConcurrency, when positive, caps the copy jobs that touch one
 	// registry host (or one Helm repository host) at a time; a job counts

@@ -18,10 +18,15 @@ const (
 	lanes
 )
 
-// planWorkers is how many planning tasks run at once. Each is one or two
-// small requests; the hosts' request limits decide how many really go on
-// the wire.
-const planWorkers = 64
+// planWorkers is how many planning tasks run at once, and jobWorkers how
+// many copy jobs (at least Options.Concurrency). A planning task is one or
+// two small requests, and most of a copy job's requests are small too: the
+// hosts' request limits decide how many really go on the wire, and the
+// large blob streams have their own run-wide limit (Options.Concurrency).
+const (
+	planWorkers = 64
+	jobWorkers  = 64
+)
 
 // task is one unit of work on the shared pool: planning an entry, resolving
 // a tag, or mirroring a tag or chart version.
