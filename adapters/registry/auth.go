@@ -141,7 +141,7 @@ func (h *hostState) challengeTransport(ctx context.Context, a authn.Authenticato
 
 	h.tokenMu.Lock()
 	defer h.tokenMu.Unlock()
-	now := time.Now()
+	now := h.c.now()
 	for key, t := range h.tokens {
 		if now.After(t.expires) {
 			delete(h.tokens, key)

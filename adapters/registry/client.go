@@ -89,6 +89,9 @@ type Client struct {
 	sessions   map[sessionKey]*url.URL
 
 	stats wireStats
+
+	// now is the clock of the token cache (time.Now; tests move it).
+	now func() time.Time
 }
 
 var _ mirror.Registry = (*Client)(nil)
@@ -131,6 +134,7 @@ func New(opts Options) (*Client, error) {
 		ua:       opts.UserAgent,
 		hosts:    map[string]*hostState{},
 		sessions: map[sessionKey]*url.URL{},
+		now:      time.Now,
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)

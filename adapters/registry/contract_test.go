@@ -354,8 +354,10 @@ func testBasic(t *testing.T, newServer newServerFunc) {
 
 func testToken(t *testing.T, newServer newServerFunc) {
 	rec := registrytest.NewRecorder()
-	s := newServer(t, registrytest.WithTokenAuth("bob", "pw"), registrytest.WithTokenTTL(2*time.Second), registrytest.WithMiddleware(rec.Middleware))
+	s := newServer(t, registrytest.WithTokenAuth("bob", "pw"), registrytest.WithTokenTTL(time.Minute), registrytest.WithMiddleware(rec.Middleware))
 	c := clientFor(t, s)
+	var clock atomic.Int64 // what the client's token cache sees, as an offset from now
+	registry.SetClock(c, func() time.Time { return time.Now().Add(time.Duration(clock.Load())) })
 	ctx := t.Context()
 	repo := repoOf(t, s, "app")
 	img := newImage(t, 100)
@@ -374,8 +376,11 @@ func testToken(t *testing.T, newServer newServerFunc) {
 	if got["HEAD manifests"] != 3 || got["GET token"] > 1 {
 		t.Fatalf("3 HEADs with a cached token: %v\n%s", got, rec.Summary())
 	}
-	// The push token covers pulls: no new exchange for other repositories' scopes is needed here.
-	time.Sleep(2 * time.Second) // the token expires
+	// The token expires: the registry refuses it from now on and the
+	// client, whose clock has passed the token's expires_in, exchanges a
+	// new one before the request instead of after a 401.
+	s.ExpireTokens()
+	clock.Store(int64(time.Minute))
 	rec.Reset()
 	if _, err := c.HeadManifest(ctx, repo, "1.0"); err != nil {
 		t.Fatal(err)
@@ -624,6 +629,8 @@ func testStreaming(t *testing.T, newServer newServerFunc) {
 	// registry could write before the client read anything (pull). A
 	// client that buffered the blob would run 64 MiB ahead.
 	var produced, received, maxLead, written atomic.Int64
+	reading := make(chan struct{}) // closed when the client starts reading the pulled blob
+	var overrun atomic.Bool
 	measure := func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if strings.Contains(r.URL.Path, "/blobs/uploads/") && r.Body != nil {
@@ -638,7 +645,7 @@ func testStreaming(t *testing.T, newServer newServerFunc) {
 				}}
 			}
 			if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/") {
-				w = &countingWriter{ResponseWriter: w, n: &written}
+				w = &countingWriter{ResponseWriter: w, n: &written, limit: 32 << 20, until: reading, overrun: &overrun}
 			}
 			next.ServeHTTP(w, r)
 		})
@@ -661,15 +668,18 @@ func testStreaming(t *testing.T, newServer newServerFunc) {
 		t.Fatalf("the client read %d MiB of content ahead of the registry: not streaming", lead>>20)
 	}
 
+	// The registry may write at most 32 MiB until the client reads: a
+	// client that buffered the blob in OpenBlob would make it write all
+	// 64 MiB before OpenBlob returns, and the writer refuses that.
 	rc, err := c.OpenBlob(t.Context(), repo, digest)
+	if overrun.Load() {
+		t.Fatalf("the registry had to write more than 32 MiB before the client read anything: OpenBlob buffers (%v)", err)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rc.Close()
-	time.Sleep(200 * time.Millisecond) // let the registry write what the connection takes
-	if w := written.Load(); w > 32<<20 {
-		t.Fatalf("the registry wrote %d MiB before the client read anything: OpenBlob buffers", w>>20)
-	}
+	close(reading)
 	h := sha256.New()
 	n, err := io.Copy(h, rc)
 	if err != nil || n != size || digestOf(h) != digest {

@@ -272,14 +272,37 @@ func (b *countingBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// countingWriter counts the bytes a handler writes.
+// countingWriter counts the bytes a handler writes. With a limit, it
+// refuses to write more than limit bytes until the channel until is
+// closed, and records that in overrun.
 type countingWriter struct {
 	http.ResponseWriter
 	n *atomic.Int64
+
+	limit   int64
+	until   <-chan struct{}
+	overrun *atomic.Bool
 }
 
 func (w *countingWriter) Write(p []byte) (int, error) {
-	n, err := w.ResponseWriter.Write(p)
-	w.n.Add(int64(n))
-	return n, err
+	written := 0
+	for len(p) > 0 {
+		chunk := p[:min(len(p), 256<<10)] // a handler may write a whole blob at once
+		if w.limit > 0 && w.n.Load()+int64(len(chunk)) > w.limit {
+			select {
+			case <-w.until:
+			default:
+				w.overrun.Store(true)
+				return written, errors.New("more than the limit written before the client read anything")
+			}
+		}
+		n, err := w.ResponseWriter.Write(chunk)
+		w.n.Add(int64(n))
+		written += n
+		if err != nil {
+			return written, err
+		}
+		p = p[n:]
+	}
+	return written, nil
 }

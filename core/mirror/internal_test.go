@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/fluxcd/flux-mirror/core"
@@ -128,66 +129,72 @@ func (r *sliceReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// TestOnceSet runs in a synctest bubble: synctest.Wait returns once every
+// goroutine started is blocked (the waiters on the leader), which orders
+// the steps without sleeping, and the waiter's timeout runs on the
+// bubble's clock.
 func TestOnceSet(t *testing.T) {
 	t.Parallel()
-	s := newOnceSet()
-	var calls atomic.Int32
-	release := make(chan struct{})
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Go(func() {
-			err := s.do(context.Background(), "k", func() error {
-				calls.Add(1)
-				<-release
-				return nil
+	synctest.Test(t, func(t *testing.T) {
+		s := newOnceSet()
+		var calls atomic.Int32
+		release := make(chan struct{})
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				err := s.do(context.Background(), "k", func() error {
+					calls.Add(1)
+					<-release
+					return nil
+				})
+				if err != nil {
+					t.Error(err)
+				}
 			})
-			if err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	time.Sleep(20 * time.Millisecond)
-	close(release)
-	wg.Wait()
-	if calls.Load() != 1 || !s.known("k") {
-		t.Errorf("ensure called %d times", calls.Load())
-	}
-	// Known present: not called at all.
-	if err := s.do(context.Background(), "k", func() error { t.Error("called for a known key"); return nil }); err != nil {
-		t.Error(err)
-	}
+		}
+		synctest.Wait() // one leader in ensure, seven waiting for it
+		close(release)
+		wg.Wait()
+		if calls.Load() != 1 || !s.known("k") {
+			t.Errorf("ensure called %d times", calls.Load())
+		}
+		// Known present: not called at all.
+		if err := s.do(context.Background(), "k", func() error { t.Error("called for a known key"); return nil }); err != nil {
+			t.Error(err)
+		}
 
-	// A failing leader: a waiter tries itself.
-	fail := make(chan struct{})
-	var second atomic.Int32
-	errc := make(chan error, 1)
-	go func() {
-		errc <- s.do(context.Background(), "f", func() error { <-fail; return errors.New("boom") })
-	}()
-	time.Sleep(10 * time.Millisecond)
-	done := make(chan error, 1)
-	go func() {
-		done <- s.do(context.Background(), "f", func() error { second.Add(1); return nil })
-	}()
-	time.Sleep(10 * time.Millisecond)
-	close(fail)
-	if err := <-errc; err == nil {
-		t.Error("leader error lost")
-	}
-	if err := <-done; err != nil || second.Load() != 1 {
-		t.Errorf("waiter: %v, ensured %d times", err, second.Load())
-	}
+		// A failing leader: a waiter tries itself.
+		fail := make(chan struct{})
+		var second atomic.Int32
+		errc := make(chan error, 1)
+		go func() {
+			errc <- s.do(context.Background(), "f", func() error { <-fail; return errors.New("boom") })
+		}()
+		synctest.Wait() // the leader is in ensure
+		done := make(chan error, 1)
+		go func() {
+			done <- s.do(context.Background(), "f", func() error { second.Add(1); return nil })
+		}()
+		synctest.Wait() // the waiter waits for the leader
+		close(fail)
+		if err := <-errc; err == nil {
+			t.Error("leader error lost")
+		}
+		if err := <-done; err != nil || second.Load() != 1 {
+			t.Errorf("waiter: %v, ensured %d times", err, second.Load())
+		}
 
-	// A waiter whose context ends stops waiting.
-	block := make(chan struct{})
-	go func() { _ = s.do(context.Background(), "w", func() error { <-block; return nil }) }()
-	time.Sleep(10 * time.Millisecond)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
-	defer cancel()
-	if err := s.do(ctx, "w", func() error { return nil }); !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("waiter with expired context: %v", err)
-	}
-	close(block)
+		// A waiter whose context ends stops waiting.
+		block := make(chan struct{})
+		go func() { _ = s.do(context.Background(), "w", func() error { <-block; return nil }) }()
+		synctest.Wait()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+		defer cancel()
+		if err := s.do(ctx, "w", func() error { return nil }); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("waiter with expired context: %v", err)
+		}
+		close(block)
+	})
 }
 
 func TestSchedulerPerHostLimitSkipsBusyHosts(t *testing.T) {

@@ -271,6 +271,9 @@ func (s *Server) setupTLS(t testing.TB) {
 
 func (s *Server) start(t testing.TB, srv *httptest.Server, h http.Handler) {
 	t.Helper()
+	if s.tokens != nil {
+		h = s.tokens.refuseExpired(s.URL()+tokenPath, h)
+	}
 	for i := len(s.cfg.middleware) - 1; i >= 0; i-- {
 		h = s.cfg.middleware[i](h)
 	}
@@ -355,6 +358,15 @@ func (s *Server) creds() *credentials {
 		return s.cfg.token
 	}
 	return s.cfg.basic
+}
+
+// ExpireTokens makes every token WithTokenAuth issued so far expired: the
+// registry answers requests bearing one with a new Bearer challenge, as
+// once their exp has passed, without the test waiting for it.
+func (s *Server) ExpireTokens() {
+	if s.tokens != nil {
+		s.tokens.expireAll()
+	}
 }
 
 // TokensIssued returns how many tokens the WithTokenAuth token server has

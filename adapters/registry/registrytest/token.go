@@ -207,12 +207,56 @@ func (ts *tokenServer) guard(realm string, next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		ch := fmt.Sprintf("Bearer realm=%q,service=%q", realm, tokenService)
-		if repo != "" {
-			ch += fmt.Sprintf(",scope=%q", "repository:"+repo+":"+action)
+		challenge(w, realm, repo, action)
+	})
+}
+
+// challenge answers 401 with the Bearer challenge of distribution's token
+// access controller.
+func challenge(w http.ResponseWriter, realm, repo, action string) {
+	ch := fmt.Sprintf("Bearer realm=%q,service=%q", realm, tokenService)
+	if repo != "" {
+		ch += fmt.Sprintf(",scope=%q", "repository:"+repo+":"+action)
+	}
+	w.Header().Set("WWW-Authenticate", ch)
+	writeRegistryError(w, http.StatusUnauthorized, "UNAUTHORIZED", "authentication required")
+}
+
+// expireAll makes every token issued so far expired.
+func (ts *tokenServer) expireAll() {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	past := time.Now().Add(-time.Second)
+	for tok, it := range ts.issued {
+		it.expires = past
+		ts.issued[tok] = it
+	}
+}
+
+// expired reports whether tok was issued here and has expired.
+func (ts *tokenServer) expired(tok string) bool {
+	ts.mu.Lock()
+	it, ok := ts.issued[tok]
+	ts.mu.Unlock()
+	return ok && time.Now().After(it.expires)
+}
+
+// refuseExpired answers requests bearing an expired token (see
+// Server.ExpireTokens) with the challenge a registry sends once a token's
+// exp has passed, before the registry (which checks exp itself, against
+// the wall clock) sees them.
+func (ts *tokenServer) refuseExpired(realm string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		prefix, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		if r.URL.Path == tokenPath || !strings.EqualFold(prefix, "bearer") || !ts.expired(tok) {
+			next.ServeHTTP(w, r)
+			return
 		}
-		w.Header().Set("WWW-Authenticate", ch)
-		writeRegistryError(w, http.StatusUnauthorized, "UNAUTHORIZED", "authentication required")
+		action := "pull"
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			action = "push"
+		}
+		challenge(w, realm, repoFromPath(r.URL.Path), action)
 	})
 }
 
