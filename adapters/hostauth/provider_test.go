@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/fluxcd/flux-mirror/core"
@@ -144,43 +145,47 @@ func TestTokenProviderCachesAndRefreshes(t *testing.T) {
 
 func TestTokenProviderSingleflight(t *testing.T) {
 	t.Parallel()
-	clk := newClock()
-	f := &fakeTokens{now: clk.Now, lifetime: time.Hour, gate: make(chan struct{}), entered: make(chan struct{}, 100)}
-	src, err := NewSource(providerHost("ci", "aud-x"), Deps{
-		TokenProviders: map[string]auth.TokenProvider{"github": f.factory("github")},
-		Now:            clk.Now,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	const n = 50
-	results := make(chan auth.Credential, n)
-	var wg sync.WaitGroup
-	for range n {
-		wg.Go(func() {
-			c, err := src.Credential(t.Context())
-			if err != nil {
-				t.Error(err)
-			}
-			results <- c
+	// In a synctest bubble, synctest.Wait returns once every caller is
+	// blocked, which orders the test without sleeping.
+	synctest.Test(t, func(t *testing.T) {
+		clk := newClock()
+		f := &fakeTokens{now: clk.Now, lifetime: time.Hour, gate: make(chan struct{}), entered: make(chan struct{}, 100)}
+		src, err := NewSource(providerHost("ci", "aud-x"), Deps{
+			TokenProviders: map[string]auth.TokenProvider{"github": f.factory("github")},
+			Now:            clk.Now,
 		})
-	}
-	<-f.entered
-	time.Sleep(50 * time.Millisecond) // let the other callers queue up behind the mint
-	close(f.gate)
-	wg.Wait()
-	close(results)
-	for c := range results {
-		if c.Secret != "token-1" || c.Username != "ci" {
-			t.Errorf("caller got %q/%q, want the one shared token-1 for ci", c.Username, c.Secret)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if m := f.mints.Load(); m != 1 {
-		t.Errorf("%d mints for %d concurrent callers, want 1", m, n)
-	}
-	if f.audience[0] != "aud-x" {
-		t.Errorf("audience = %q, want aud-x", f.audience[0])
-	}
+		const n = 50
+		results := make(chan auth.Credential, n)
+		var wg sync.WaitGroup
+		for range n {
+			wg.Go(func() {
+				c, err := src.Credential(t.Context())
+				if err != nil {
+					t.Error(err)
+				}
+				results <- c
+			})
+		}
+		<-f.entered
+		synctest.Wait() // the other callers queue up behind the mint
+		close(f.gate)
+		wg.Wait()
+		close(results)
+		for c := range results {
+			if c.Secret != "token-1" || c.Username != "ci" {
+				t.Errorf("caller got %q/%q, want the one shared token-1 for ci", c.Username, c.Secret)
+			}
+		}
+		if m := f.mints.Load(); m != 1 {
+			t.Errorf("%d mints for %d concurrent callers, want 1", m, n)
+		}
+		if f.audience[0] != "aud-x" {
+			t.Errorf("audience = %q, want aud-x", f.audience[0])
+		}
+	})
 }
 
 func TestTokenProviderFailures(t *testing.T) {
@@ -230,40 +235,44 @@ func TestTokenProviderFailures(t *testing.T) {
 
 func TestTokenProviderAbandonedMint(t *testing.T) {
 	t.Parallel()
-	clk := newClock()
-	f := &fakeTokens{now: clk.Now, lifetime: time.Hour, gate: make(chan struct{}), entered: make(chan struct{}, 10)}
-	src, err := NewSource(providerHost("", ""), Deps{
-		TokenProviders: map[string]auth.TokenProvider{"github": f.factory("github")},
-		Now:            clk.Now,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaderCtx, cancel := context.WithCancel(t.Context())
-	leaderErr := make(chan error, 1)
-	go func() {
-		_, err := src.Credential(leaderCtx)
-		leaderErr <- err
-	}()
-	<-f.entered
-	waiter := make(chan auth.Credential, 1)
-	go func() {
-		c, err := src.Credential(t.Context())
+	// In a synctest bubble, synctest.Wait returns once every caller is
+	// blocked, which orders the test without sleeping.
+	synctest.Test(t, func(t *testing.T) {
+		clk := newClock()
+		f := &fakeTokens{now: clk.Now, lifetime: time.Hour, gate: make(chan struct{}), entered: make(chan struct{}, 10)}
+		src, err := NewSource(providerHost("", ""), Deps{
+			TokenProviders: map[string]auth.TokenProvider{"github": f.factory("github")},
+			Now:            clk.Now,
+		})
 		if err != nil {
-			t.Error(err)
+			t.Fatal(err)
 		}
-		waiter <- c
-	}()
-	time.Sleep(20 * time.Millisecond)
-	cancel()
-	if err := <-leaderErr; !errors.Is(err, context.Canceled) {
-		t.Fatalf("leader: %v, want context.Canceled", err)
-	}
-	<-f.entered // the waiter took over the mint
-	close(f.gate)
-	if c := <-waiter; c.Secret != "token-1" {
-		t.Errorf("waiter got %q, want token-1", c.Secret)
-	}
+		leaderCtx, cancel := context.WithCancel(t.Context())
+		leaderErr := make(chan error, 1)
+		go func() {
+			_, err := src.Credential(leaderCtx)
+			leaderErr <- err
+		}()
+		<-f.entered
+		waiter := make(chan auth.Credential, 1)
+		go func() {
+			c, err := src.Credential(t.Context())
+			if err != nil {
+				t.Error(err)
+			}
+			waiter <- c
+		}()
+		synctest.Wait() // the waiter queues up behind the leader
+		cancel()
+		if err := <-leaderErr; !errors.Is(err, context.Canceled) {
+			t.Fatalf("leader: %v, want context.Canceled", err)
+		}
+		<-f.entered // the waiter took over the mint
+		close(f.gate)
+		if c := <-waiter; c.Secret != "token-1" {
+			t.Errorf("waiter got %q, want token-1", c.Secret)
+		}
+	})
 }
 
 func TestTokenProviderUnknownExpiry(t *testing.T) {
