@@ -3,8 +3,10 @@ package schemacheck
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,20 +19,28 @@ import (
 	"github.com/fluxcd/flux-mirror/core/config"
 )
 
-var (
-	repoRoot   = filepath.Join("..", "..")
-	schemaPath = filepath.Join(repoRoot, config.SchemaFile)
-)
+var repoRoot = filepath.Join("..", "..")
 
-// corpus lists the directories of configs and whether they are valid.
+// corpus lists the directories of configs and whether they are valid. A
+// config is checked against the schema of its apiVersion (schemaFor), as
+// the loader reads it; examples/ holds both versions.
 var corpus = []struct {
 	dir   string
 	valid bool
 }{
 	{filepath.Join("testdata", "valid"), true},
 	{filepath.Join("testdata", "invalid"), false},
+	{filepath.Join("testdata", "v1beta2", "valid"), true},
+	{filepath.Join("testdata", "v1beta2", "invalid"), false},
 	{filepath.Join(repoRoot, "examples"), true},
 	{filepath.Join(repoRoot, "examples", "invalid"), false},
+}
+
+// minCorpus is the least number of valid and of invalid configs of each
+// apiVersion the corpus must keep.
+var minCorpus = map[string]map[bool]int{
+	config.APIVersion:        {true: 20, false: 20},
+	config.APIVersionV1Beta2: {true: 15, false: 20},
 }
 
 // goOnly lists the invalid configs whose broken rule JSON Schema cannot
@@ -52,17 +62,24 @@ var goOnly = map[string]string{
 	"extract-escaped-dollar":          "telling $$ (a literal $) from a group reference needs regexp.Expand's parser",
 	"path-escapes":                    "paths are confined by the loader, against the file system",
 	"path-absolute-outside":           "paths are confined by the loader, against the file system",
+	"v1beta2-host-duplicate":          "uniqueness across entries",
+	"v1beta2-envelope-invalid":        "an envelope is parsed by text/template",
+	"v1beta2-envelope-unknown-field":  "an envelope's fields and functions are known only to text/template when it runs",
 }
 
-// cliOnly lists the invalid configs whose rule moved from core to the CLI:
-// which provider names exist. Core's loader checks only their shape and
-// accepts them; the schema lists the default build's names and rejects
-// them; the CLI rejects them against the factories it was built with.
+// cliOnly lists the invalid configs whose rule the CLI checks, not core:
+// which provider names exist (core's loader checks only their shape; the
+// schema lists the default build's names; the CLI checks the factories it
+// was built with), and how many audiences a provider mints a token for
+// (core knows it for gcp and azure; the CLI's token sources mint for one).
+// The loader accepts them and the schema rejects them.
 var cliOnly = map[string]string{
-	"host-provider-unknown-value":      "the CLI checks provider names against the factories it was built with",
-	"credential-provider-unknown":      "the CLI checks provider names against the factories it was built with",
-	"host-provider-unknown":            "the CLI checks provider names against the factories it was built with",
-	"tls-client-auth-provider-unknown": "the CLI checks provider names against the factories it was built with",
+	"host-provider-unknown-value":         "the CLI checks provider names against the factories it was built with",
+	"credential-provider-unknown":         "the CLI checks provider names against the factories it was built with",
+	"host-provider-unknown":               "the CLI checks provider names against the factories it was built with",
+	"tls-client-auth-provider-unknown":    "the CLI checks provider names against the factories it was built with",
+	"v1beta2-host-provider-unknown-value": "the CLI checks provider names against the factories it was built with",
+	"v1beta2-audiences-two-for-github":    "the CLI's token sources mint a provider's token for one audience (hostauth refuses several)",
 }
 
 // loaderOnly lists the invalid configs that break a rule of reading the
@@ -95,28 +112,64 @@ func lookup(k string) (string, bool) {
 	return v, ok
 }
 
-func compileSchema(t *testing.T) *jsonschema.Schema {
+// schemas are the published JSON Schemas, compiled, by apiVersion.
+type schemas map[string]*jsonschema.Schema
+
+// compileSchemas compiles the published schema of each apiVersion.
+func compileSchemas(t *testing.T) schemas {
 	t.Helper()
-	f, err := os.Open(schemaPath)
+	out := schemas{}
+	for _, s := range []struct{ version, file, id string }{
+		{config.APIVersion, config.SchemaFile, config.SchemaID},
+		{config.APIVersionV1Beta2, config.SchemaFileV1Beta2, config.SchemaIDV1Beta2},
+	} {
+		out[s.version] = compileSchema(t, filepath.Join(repoRoot, s.file), s.id)
+	}
+	return out
+}
+
+func compileSchema(t *testing.T, path, id string) *jsonschema.Schema {
+	t.Helper()
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
 	doc, err := jsonschema.UnmarshalJSON(f)
 	if err != nil {
-		t.Fatalf("parse %s: %v", schemaPath, err)
+		t.Fatalf("parse %s: %v", path, err)
 	}
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
-	if err := c.AddResource(config.SchemaID, doc); err != nil {
+	if err := c.AddResource(id, doc); err != nil {
 		t.Fatal(err)
 	}
-	s, err := c.Compile(config.SchemaID)
+	s, err := c.Compile(id)
 	if err != nil {
-		t.Fatalf("compile %s: %v", schemaPath, err)
+		t.Fatalf("compile %s: %v", path, err)
 	}
 	return s
 }
+
+// versionOf is the apiVersion the loader reads a config as: v1beta2 when
+// its document says so, v1beta1 otherwise (config.Read).
+func versionOf(data []byte) string {
+	j, err := yaml.YAMLToJSON(data)
+	if err != nil {
+		return config.APIVersion
+	}
+	var doc struct {
+		APIVersion any `json:"apiVersion"`
+	}
+	if json.Unmarshal(j, &doc) == nil && doc.APIVersion == config.APIVersionV1Beta2 {
+		return config.APIVersionV1Beta2
+	}
+	return config.APIVersion
+}
+
+// schemaFor is the schema an editor validates data with: the one of the
+// apiVersion the loader reads it as.
+func (s schemas) schemaFor(data []byte) *jsonschema.Schema { return s[versionOf(data)] }
 
 // instance substitutes and converts a YAML config into the JSON instance
 // an editor validates; ok is false when there is no single document.
@@ -162,9 +215,9 @@ func purposeOf(name string, d map[string]string) config.Purpose {
 // allow-lists, or where an allow-list entry no longer disagrees.
 func TestLoaderAndSchemaAgree(t *testing.T) {
 	t.Parallel()
-	schema := compileSchema(t)
+	schemas := compileSchemas(t)
 	seen := map[string]bool{}
-	counts := map[bool]int{}
+	counts := map[string]map[bool]int{}
 	for _, c := range corpus {
 		files, err := filepath.Glob(filepath.Join(c.dir, "*.yaml"))
 		if err != nil || len(files) == 0 {
@@ -176,15 +229,25 @@ func TestLoaderAndSchemaAgree(t *testing.T) {
 				t.Errorf("%s: another corpus file has the name %s; names key the allow-lists", file, name)
 			}
 			seen[name] = true
-			counts[c.valid]++
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := versionOf(data)
+			if counts[v] == nil {
+				counts[v] = map[bool]int{}
+			}
+			counts[v][c.valid]++
 			t.Run(filepath.ToSlash(file), func(t *testing.T) {
 				t.Parallel()
-				checkAgreement(t, schema, file, name, c.valid)
+				checkAgreement(t, schemas.schemaFor(data), file, name, c.valid)
 			})
 		}
 	}
-	if counts[true] < 20 || counts[false] < 20 {
-		t.Errorf("the corpus has %d valid and %d invalid configs; keep at least 20 of each", counts[true], counts[false])
+	for v, least := range minCorpus {
+		if counts[v][true] < least[true] || counts[v][false] < least[false] {
+			t.Errorf("the corpus has %d valid and %d invalid %s configs; keep at least %d and %d", counts[v][true], counts[v][false], v, least[true], least[false])
+		}
 	}
 	for _, list := range []map[string]string{goOnly, loaderOnly, cliOnly} {
 		for name := range list {
@@ -280,4 +343,82 @@ func leafLocations(ve *jsonschema.ValidationError) [][]string {
 		out = append(out, leafLocations(c)...)
 	}
 	return out
+}
+
+// TestConvertedCorpusIsV1Beta2 converts every valid v1beta1 config of the
+// corpus with the real flux-mirror convert and checks that the output, as
+// written, loads and is valid under the v1beta2 schema. A config convert
+// refuses (serverAuth.spiffe.authorizeAny has no v1beta2 form) must be
+// refused naming that field.
+func TestConvertedCorpusIsV1Beta2(t *testing.T) {
+	t.Parallel()
+	bin := buildFluxMirror(t)
+	schemas := compileSchemas(t)
+	converted, refused := 0, 0
+	for _, c := range corpus {
+		if !c.valid {
+			continue
+		}
+		files, err := filepath.Glob(filepath.Join(c.dir, "*.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, file := range files {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if versionOf(data) != config.APIVersion {
+				continue
+			}
+			name := strings.TrimSuffix(filepath.Base(file), ".yaml")
+			t.Run(filepath.ToSlash(file), func(t *testing.T) {
+				cmd := exec.Command(bin, "convert", file)
+				cmd.Env = []string{"HOME=" + t.TempDir()}
+				var stdout, stderr bytes.Buffer
+				cmd.Stdout, cmd.Stderr = &stdout, &stderr
+				if err := cmd.Run(); err != nil {
+					if strings.Contains(stderr.String(), "authorizeAny: has no v1beta2 equivalent") {
+						refused++
+						return
+					}
+					t.Fatalf("flux-mirror convert: %v\n%s", err, stderr.String())
+				}
+				out := stdout.Bytes()
+				if v := versionOf(out); v != config.APIVersionV1Beta2 {
+					t.Fatalf("convert wrote apiVersion %s:\n%s", v, out)
+				}
+				// The output sits beside the original, so relative paths
+				// resolve as they did.
+				d := directives(data)
+				if _, err := configfile.Parse(out, filepath.Dir(file), configfile.Options{LookupEnv: lookup, Purpose: purposeOf(name, d)}); err != nil {
+					t.Errorf("the converted config does not load: %v\n%s", err, out)
+				}
+				inst, ok := instance(out)
+				if !ok {
+					t.Fatalf("no document in the converted config:\n%s", out)
+				}
+				if err := schemas[config.APIVersionV1Beta2].Validate(inst); err != nil {
+					t.Errorf("the v1beta2 schema rejects the converted config: %v\n%s", err, out)
+				}
+				converted++
+			})
+		}
+	}
+	if converted < 20 {
+		t.Errorf("only %d valid v1beta1 configs were converted (%d refused); the corpus moved?", converted, refused)
+	}
+}
+
+// buildFluxMirror builds the flux-mirror binary of this checkout into a
+// temporary directory and returns its path.
+func buildFluxMirror(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "flux-mirror")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/flux-mirror")
+	cmd.Dir = filepath.Join(repoRoot, "cli")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build flux-mirror: %v\n%s", err, out)
+	}
+	return bin
 }
