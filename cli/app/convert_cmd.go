@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 
@@ -144,7 +145,13 @@ func yamlNode(dec *json.Decoder) (*yaml.Node, error) {
 		}
 		return n, nil
 	case string:
-		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: t}, nil
+		n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: t}
+		if strings.Contains(t, "${") {
+			// Substitution runs on the text before YAML parses it: quoted,
+			// a value such as a JWK's JSON stays a string.
+			n.Style = yaml.SingleQuotedStyle
+		}
+		return n, nil
 	case json.Number:
 		tag := "!!int"
 		if _, err := t.Int64(); err != nil {

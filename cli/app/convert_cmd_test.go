@@ -51,7 +51,7 @@ hosts:
   - host: ghcr.io
     credential:
       type: jwt
-      value: ${GH_TOKEN}
+      value: '${GH_TOKEN}'
       username: my-bot
   - host: oidc.registry.example.com
     credential:
