@@ -294,7 +294,12 @@ func (r *run) mountFromHolder(ctx context.Context, dst oci.Repository, desc oci.
 // src when both share a host, else transfers it; on success dst is a
 // holder of the blob for mountFromHolder.
 func (r *run) checkAndCopyBlob(ctx context.Context, tr transfers, src, dst oci.Repository, desc oci.Descriptor) error {
-	ok, err := r.reg.BlobExists(ctx, dst, desc.Digest)
+	// A repository this run found absent holds only what the run put
+	// there, which the caller knows: no need to ask.
+	ok, err := false, error(nil)
+	if !r.isNewRepo(dst) {
+		ok, err = r.reg.BlobExists(ctx, dst, desc.Digest)
+	}
 	if err != nil {
 		return withContext("check blob "+refString(dst, desc.Digest), err)
 	}

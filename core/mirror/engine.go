@@ -63,6 +63,7 @@ func (e *Engine) Run(ctx context.Context, in Input) *report.Report {
 		streams:     make(transfers, e.opts.Concurrency*blobParallelism),
 		limits:      newHostLimits(InitialPerHost, e.opts.MaxPerHost, time.Now),
 		referrerAPI: map[string]bool{},
+		newRepos:    map[string]bool{},
 		fallbackMu:  map[string]*sync.Mutex{},
 	}
 	r.reg = retryingRegistry{r: r, reg: e.reg}
@@ -128,6 +129,7 @@ type run struct {
 
 	mu          sync.Mutex
 	referrerAPI map[string]bool        // destination repository → serves the referrers API
+	newRepos    map[string]bool        // destination repositories found absent (destindex.go)
 	positions   map[int][]int          // sharded run: entry → its tags' positions in the whole selection
 	fallbackMu  map[string]*sync.Mutex // destination fallback tag → writer lock
 }

@@ -131,3 +131,44 @@ func TestSharedBaseUploadedOncePerRegistry(t *testing.T) {
 		t.Errorf("shared base uploaded %d times and mounted %d times, want 1 and 3\n%s", uploads, mounts, describeCalls(reg))
 	}
 }
+
+// TestDestinationListedOnceMostTagsAreMissing: planning lists a
+// destination that answers 404 to the first HEADs, instead of a HEAD per
+// tag, and a repository that does not exist gets its blobs without a check
+// each; a no-op re-run never lists.
+func TestDestinationListedOnceMostTagsAreMissing(t *testing.T) {
+	t.Parallel()
+	reg := mirrortest.NewRegistry()
+	src, dst := srcHost+"/org/many", dstHost+"/mirror/many"
+	seedTags(reg, src, manyTags(100)...)
+	reg.AddFault(mirrortest.Fault{Method: mirrortest.HeadManifest, Host: dstHost, Delay: 5 * time.Millisecond})
+	cfg := cfgOf(artifact(src, dst, semverLimit(0)))
+	rep := runSync(t, reg, fastOptions(), mirror.Deps{}, cfg)
+	if s := rep.Report.Summary; s.Copied != 100 || s.Failed != 0 {
+		t.Fatalf("summary %+v", s)
+	}
+	if got := reg.CountOn(dstHost, mirrortest.ListTags); got != 1 {
+		t.Errorf("destination tag lists = %d, want 1", got)
+	}
+	if got := reg.CountOn(dstHost, mirrortest.HeadManifest); got >= 100 {
+		t.Errorf("destination manifest HEADs = %d, want fewer than the 100 tags", got)
+	}
+	if got := reg.CountOn(dstHost, mirrortest.BlobExists); got != 0 {
+		t.Errorf("blob checks in a repository the run found absent = %d, want 0", got)
+	}
+	for _, tag := range []string{"1.0.0", "1.0.99"} {
+		wantMirrored(t, reg, src, dst, tag)
+	}
+
+	reg.ResetCalls()
+	rep = runSync(t, reg, fastOptions(), mirror.Deps{}, cfg)
+	if s := rep.Report.Summary; s.Skipped != 100 {
+		t.Fatalf("re-run summary %+v", s)
+	}
+	if got := reg.CountOn(dstHost, mirrortest.ListTags); got != 0 {
+		t.Errorf("a no-op re-run listed the destination %d times", got)
+	}
+	if got := reg.CountOn(dstHost, mirrortest.HeadManifest); got != 100 {
+		t.Errorf("re-run destination HEADs = %d, want 100", got)
+	}
+}

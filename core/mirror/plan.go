@@ -24,10 +24,13 @@ type artifactEntry struct {
 	src, dst  oci.Repository
 	overwrite bool
 
-	tags    []plannedTag    // in plan order
-	listed  map[string]bool // the source's tags, for includeReferrers
-	mu      sync.Mutex
-	pending int // tags still being resolved
+	tags   []plannedTag    // in plan order
+	listed map[string]bool // the source's tags, for includeReferrers
+	// dstIndex lists the destination tags once most of them turn out
+	// missing (destindex.go).
+	dstIndex *destIndex
+	mu       sync.Mutex
+	pending  int // tags still being resolved
 }
 
 // plannedTag is a selected tag, resolved at plan time.
@@ -142,6 +145,7 @@ func (r *run) listArtifact(ctx context.Context, ent *artifactEntry) {
 		return
 	}
 	ent.tags = make([]plannedTag, len(selected))
+	ent.dstIndex = newDestIndex(len(selected))
 	for j, t := range selected {
 		ent.tags[j].tag = t
 	}
@@ -212,16 +216,23 @@ func (r *run) resolveAgainstDestination(ctx context.Context, ent *artifactEntry,
 	ref := ent.src.String() + ":" + p.tag
 	if p.dst == nil {
 		d := &destCheck{}
-		have, err := r.headManifest(ctx, ent.dst, p.tag)
-		switch {
-		case err == nil:
-			d.desc = have
-		case errors.Is(err, core.ErrNotFound):
+		if known, missing := ent.dstIndex.lookup(ctx, p.tag); known && missing {
 			d.missing = true
-		case errors.Is(err, context.Canceled) && ctx.Err() != nil:
-			return err
-		default:
-			d.err = err
+		} else {
+			have, err := r.headManifest(ctx, ent.dst, p.tag)
+			switch {
+			case err == nil:
+				d.desc = have
+			case errors.Is(err, core.ErrNotFound):
+				d.missing = true
+				if ent.dstIndex.miss() {
+					r.listDestination(ctx, ent)
+				}
+			case errors.Is(err, context.Canceled) && ctx.Err() != nil:
+				return err
+			default:
+				d.err = err
+			}
 		}
 		p.dst = d
 	}
