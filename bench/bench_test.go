@@ -14,7 +14,8 @@ import (
 // more than once (growing b.N); the last call's row wins.
 var results struct {
 	sync.Mutex
-	rows []Row
+	rows     []Row
+	verdicts []Verdict
 }
 
 func addRow(r Row) {
@@ -38,10 +39,13 @@ func TestMain(m *testing.M) {
 		_ = os.RemoveAll(d)
 	}
 	results.Lock()
-	rows := results.rows
+	rows, verdicts := results.rows, results.verdicts
 	results.Unlock()
 	if len(rows) > 0 {
 		fmt.Print("\n" + header(latencyUsed) + Markdown(rows))
+	}
+	if len(verdicts) > 0 {
+		fmt.Print("\n" + TargetsMarkdown(verdicts))
 	}
 	os.Exit(code)
 }
@@ -67,12 +71,29 @@ func BenchmarkSync(b *testing.B) {
 	lat := latency(b)
 	latencyUsed = lat
 	ts := toolset()
+	shared := map[string]sharedSource{}
 	for _, sc := range scenarios {
-		b.Run(sc.name, func(b *testing.B) {
-			src := newSide(b)
-			sd := sc.seed(b, src)
+		b.Run(sc.name, func(sb *testing.B) {
+			var src *side
+			var sd seeded
+			if s, ok := shared[sc.source]; ok && sc.source != "" {
+				src, sd = s.side, s.seeded
+			} else {
+				owner := sb // a shared source lives as long as the whole benchmark
+				if sc.source != "" {
+					owner = b
+				}
+				src = newSide(owner)
+				sd = sc.seed(owner, src)
+				if sc.source != "" {
+					shared[sc.source] = sharedSource{src, sd}
+				}
+			}
 			for _, t := range ts {
-				b.Run(t.name, func(b *testing.B) {
+				if !sc.runs(t.name) {
+					continue
+				}
+				sb.Run(t.name, func(b *testing.B) {
 					if t.unavailable != nil && t.required {
 						b.Fatalf("%s is not available: %v", t.name, t.unavailable)
 					}
@@ -80,10 +101,15 @@ func BenchmarkSync(b *testing.B) {
 						addRow(Row{Scenario: sc.name, Tool: t.name, Skipped: t.unavailable.Error()})
 						b.Skipf("%s is not available: %v", t.name, t.unavailable)
 					}
+					if t.name == "regctl" && sd.workload.Tags > regctlMaxTags {
+						why := fmt.Sprintf("one process per tag: %d processes", sd.workload.Tags)
+						addRow(Row{Scenario: sc.name, Tool: t.name, Skipped: why})
+						b.Skip(why)
+					}
 					b.StopTimer()
 					var m measurement
 					for range b.N {
-						m = runOnce(b, t, src, sd, sc.noop, lat)
+						m = runOnce(b, t, src, sd, sc, lat)
 					}
 					if t.name == "flux-mirror" {
 						checkContract(b, sd, sc.noop, m)
@@ -92,11 +118,46 @@ func BenchmarkSync(b *testing.B) {
 					b.ReportMetric(float64(m.dst.Total()), "dst-reqs")
 					b.ReportMetric(float64(m.maxRSS)/mib, "peak-RSS-MiB")
 					row := Row{Scenario: sc.name, Tool: t.name, Processes: m.procs, Wall: m.wall, MaxRSS: m.maxRSS, Source: m.src, Destination: m.dst}
+					if m.err != nil {
+						row.Failed = m.err.Error()
+						b.Logf("%s failed: %v", t.name, m.err)
+					}
 					b.ReportMetric(float64(row.MovedBytes())/mib, "MiB-moved")
 					b.Logf("source: %s; destination: %s", m.src, m.dst)
 					addRow(row)
 				})
 			}
+			for _, v := range Check(sc.name, sc.targets, rowsOf(sc.name)) {
+				addVerdict(v)
+				if v.Failed() {
+					sb.Errorf("target missed: %s", v)
+				}
+			}
 		})
 	}
+}
+
+// sharedSource is a seeded source registry used by several scenarios.
+type sharedSource struct {
+	side   *side
+	seeded seeded
+}
+
+// rowsOf returns the rows of one scenario so far.
+func rowsOf(scenario string) []Row {
+	results.Lock()
+	defer results.Unlock()
+	var out []Row
+	for _, r := range results.rows {
+		if r.Scenario == scenario {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func addVerdict(v Verdict) {
+	results.Lock()
+	defer results.Unlock()
+	results.verdicts = append(results.verdicts, v)
 }

@@ -3,6 +3,7 @@ package bench
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/fluxcd/flux-mirror/core/config"
 )
@@ -33,4 +34,28 @@ func FluxMirrorConfig(entries ...Entry) ([]byte, error) {
 		return nil, fmt.Errorf("benchmark config: %w", err)
 	}
 	return append(b, '\n'), nil
+}
+
+// RegsyncConfig returns a regsync configuration (YAML) that copies every
+// tag of each entry's repository, parallel images at a time, with TLS
+// disabled for every registry host of the entries (plain HTTP on
+// loopback). Hosts are listed once, in the order they first appear.
+func RegsyncConfig(parallel int, entries ...Entry) []byte {
+	var b strings.Builder
+	b.WriteString("version: 1\ncreds:\n")
+	seen := map[string]bool{}
+	for _, e := range entries {
+		for _, ref := range []string{e.Source, e.Destination} {
+			host, _, _ := strings.Cut(ref, "/")
+			if !seen[host] {
+				seen[host] = true
+				fmt.Fprintf(&b, "  - registry: %q\n    tls: disabled\n", host)
+			}
+		}
+	}
+	fmt.Fprintf(&b, "defaults:\n  parallel: %d\nsync:\n", parallel)
+	for _, e := range entries {
+		fmt.Fprintf(&b, "  - source: %q\n    target: %q\n    type: repository\n", e.Source, e.Destination)
+	}
+	return []byte(b.String())
 }

@@ -39,6 +39,11 @@ type Workload struct {
 	// Blobs is the number of distinct blobs (layers and configs) of all
 	// selected images; a blob shared by several images counts once.
 	Blobs int
+	// Mounts is how many times a blob may be mounted at the destination
+	// instead of uploaded: a blob needed in several destination
+	// repositories of one registry is uploaded once and mounted into the
+	// others.
+	Mounts int
 }
 
 // NoOpContract is the most a sync may ask when every tag is already at the
@@ -52,15 +57,20 @@ func NoOpContract(w Workload) (source, destination Contract) {
 }
 
 // CopyContract is the most a sync may ask when the destination is empty
-// and nothing has referrers: the no-op requests, plus a manifest GET per tag
+// and nothing has referrers: the no-op requests and one destination tag
+// list per entry, plus a manifest GET per tag
 // and per child manifest and a GET per distinct blob on the source, and on
 // the destination a HEAD per child manifest (is it there already?), per
 // distinct blob one HEAD, one POST and one PUT (a blob shared by several
 // tags is checked and uploaded once), then a manifest PUT per child and per
-// tag. Source and destination are different registries, so no mount is
-// attempted.
+// tag, and up to Workload.Mounts mounts of blobs this run already put in
+// another destination repository. Source and destination are different
+// registries, so nothing is mounted from the source.
 func CopyContract(w Workload) (source, destination Contract) {
 	source, destination = NoOpContract(w)
+	// A destination that lacks the first tags it is asked about is
+	// listed once per entry, which spares the HEADs of the others.
+	destination[counting.TagList] = w.Entries
 	source[counting.ManifestGet] = w.Tags + w.Children
 	source[counting.BlobGet] = w.Blobs
 	destination[counting.ManifestHead] = w.Tags + w.Children
@@ -68,5 +78,8 @@ func CopyContract(w Workload) (source, destination Contract) {
 	destination[counting.UploadPost] = w.Blobs
 	destination[counting.UploadPut] = w.Blobs
 	destination[counting.ManifestPut] = w.Tags + w.Children
+	if w.Mounts > 0 {
+		destination[counting.Mount] = w.Mounts
+	}
 	return source, destination
 }

@@ -20,6 +20,8 @@ func TestContracts(t *testing.T) {
 	indexSrc := counting.Counts{Requests: map[counting.Kind]int{counting.Ping: 1, counting.TagList: 1, counting.ManifestHead: 10, counting.ManifestGet: 50, counting.BlobGet: 84}}
 	indexDst := counting.Counts{Requests: map[counting.Kind]int{counting.Ping: 1, counting.ManifestHead: 50, counting.BlobHead: 84, counting.UploadPost: 84, counting.UploadPut: 84, counting.ManifestPut: 50}}
 	isrc, idst := CopyContract(iw)
+	// A blob shared by 100 destination repositories: uploaded once, mounted 99 times.
+	_, mdst := CopyContract(Workload{Entries: 1, Tags: 30, Blobs: 91, Mounts: 99})
 
 	for _, tc := range []struct {
 		name    string
@@ -39,6 +41,10 @@ func TestContracts(t *testing.T) {
 		{"copy shared blob uploaded twice", cdst, with(copyDst, counting.UploadPut, 92), "upload-PUT 92 (contract 91)"},
 		{"copy chunked upload", cdst, with(copyDst, counting.UploadPatch, 91), "upload-PATCH 91 (contract 0)"},
 		{"copy mount between registries", cdst, with(copyDst, counting.Mount, 1), "mount 1 (contract 0)"},
+		{"copy lists the destination once", cdst, with(copyDst, counting.TagList, 1), ""},
+		{"copy lists the destination twice", cdst, with(copyDst, counting.TagList, 2), "tags 2 (contract 1)"},
+		{"copy into repositories: shared base mounted", mdst, with(copyDst, counting.Mount, 99), ""},
+		{"copy into repositories: one mount too many", mdst, with(copyDst, counting.Mount, 100), "mount 100 (contract 99)"},
 		{"index copy source exact", isrc, indexSrc, ""},
 		{"index copy destination exact", idst, indexDst, ""},
 		{"index child fetched twice", isrc, with(indexSrc, counting.ManifestGet, 51), "manifest-GET 51 (contract 50)"},

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -26,7 +27,7 @@ import (
 // Versions of the comparison tools (the newest that build with Go 1.26).
 const (
 	craneVersion  = "v0.22.1"
-	regctlVersion = "v0.11.7"
+	regctlVersion = "v0.11.7" // regsync is from the same module and version
 )
 
 // defaultLatency is added to every request on both registries during a
@@ -67,14 +68,59 @@ type scenario struct {
 	// noop runs the tool once untimed, then times an immediate re-run.
 	noop bool
 	seed func(tb testing.TB, src *side) seeded
+	// source, when set, names a source registry shared with other
+	// scenarios (seeded once, kept until the benchmark ends).
+	source string
+	// tools, when set, lists the only tools that run.
+	tools []string
+	// throttle makes the source answer 429 above a request rate during the
+	// timed run.
+	throttle *throttle
+	// targets are asserted after the scenario's tools ran.
+	targets []target
+}
+
+// throttle is a source rate limit: requests per second, burst, Retry-After.
+type throttle struct {
+	rate       float64
+	burst      int
+	retryAfter time.Duration
+}
+
+// runs reports whether tool runs in the scenario: every tool but the
+// fixed-high-concurrency crane (only where a scenario lists it), or those
+// the scenario lists.
+func (sc scenario) runs(tool string) bool {
+	if len(sc.tools) == 0 {
+		return tool != "crane-jobs-32"
+	}
+	return slices.Contains(sc.tools, tool)
 }
 
 var scenarios = []scenario{
-	{name: "shared-base-30", seed: seedSharedBase},
-	{name: "large-4x64MiB", seed: seedLarge},
+	{name: "shared-base-30", seed: seedSharedBase, source: "shared-base-30",
+		targets: []target{{Metric: MetricWall, Peer: "crane", Max: 0.6}}},
+	{name: "large-4x64MiB", seed: seedLarge,
+		targets: []target{{Metric: MetricWall, Peer: BestPeer, Max: 1.0}}},
 	{name: "multiarch-10x4", seed: seedMultiArch},
-	{name: "noop-30", noop: true, seed: seedSharedBase},
+	{name: "noop-30", noop: true, seed: seedSharedBase, source: "shared-base-30",
+		targets: []target{{Metric: MetricWall, Peer: "crane", Max: 0.5}}},
+	{name: "tags-1000", seed: seedThousand, source: "tags-1000",
+		targets: []target{{Metric: MetricWall, Peer: "crane", Max: 0.5}}},
+	{name: "noop-1000", noop: true, seed: seedThousand, source: "tags-1000",
+		targets: []target{{Metric: MetricWall, Peer: "crane", Max: 0.2}}},
+	{name: "entries-100x3", seed: seedEntries,
+		targets: []target{{Metric: MetricWall, Peer: "regsync", Max: 0.3}}},
+	{name: "large-1GiB", seed: seedGiB, tools: []string{"flux-mirror", "crane"},
+		targets: []target{{Metric: MetricRSS, Max: 32 << 20}}},
+	{name: "storm-429", seed: seedStorm, tools: []string{"flux-mirror", "crane-jobs-32"},
+		throttle: &throttle{rate: 100, burst: 10, retryAfter: time.Second},
+		targets:  []target{{Metric: MetricThrottled, Peer: "crane-jobs-32", Max: 1}}},
 }
+
+// regctlMaxTags: regctl runs one process per tag; beyond this many tags it
+// is not run (its cost is a process start per tag, shown at 30 tags).
+const regctlMaxTags = 40
 
 // seedSharedBase pushes 30 tags of one repository, each an image of three
 // layers: an 8 MiB base layer shared by all, a 1 MiB layer and a 16 KiB
@@ -130,6 +176,61 @@ func seedMultiArch(tb testing.TB, src *side) seeded {
 	}
 	children := tags * len(platforms)
 	return seeded{repos: []repo{r}, workload: Workload{Entries: 1, Tags: tags, Children: children, Blobs: len(platforms) + 2*children}}
+}
+
+// seedSmallTags pushes n tags 1.0.0…1.0.<n-1> of one repository, each an
+// image of a base layer shared by all and a small layer of its own.
+func seedSmallTags(tb testing.TB, src *side, path string, n int, base v1.Layer, own int64, seed uint64) seeded {
+	tb.Helper()
+	r := repo{path: path, digests: map[string]string{}}
+	for i := range n {
+		tag := fmt.Sprintf("1.0.%d", i)
+		r.digests[tag] = src.PushImage(tb, r.path+":"+tag, []v1.Layer{base, mustLayer(tb, seed+uint64(i), own)})
+		r.tags = append(r.tags, tag)
+	}
+	return seeded{repos: []repo{r}, workload: Workload{Entries: 1, Tags: n, Blobs: 1 + 2*n}}
+}
+
+// seedThousand pushes 1,000 tags of one repository: a 1 MiB base layer
+// shared by all, an 8 KiB layer of its own each. 2,001 distinct blobs.
+func seedThousand(tb testing.TB, src *side) seeded {
+	tb.Helper()
+	return seedSmallTags(tb, src, "bench/thousand", 1000, mustLayer(tb, 7, 1<<20), 8<<10, 10_000)
+}
+
+// seedStorm pushes 100 tags like seedThousand's (a 256 KiB base).
+func seedStorm(tb testing.TB, src *side) seeded {
+	tb.Helper()
+	return seedSmallTags(tb, src, "bench/storm", 100, mustLayer(tb, 9, 256<<10), 4<<10, 20_000)
+}
+
+// seedEntries pushes 100 repositories of 3 tags each (one config entry
+// per repository); every image has a 4 MiB base layer shared by all 300
+// and a 64 KiB layer of its own. 601 distinct blobs; at the destination
+// the base is needed in 100 repositories, so 99 of them may mount it.
+func seedEntries(tb testing.TB, src *side) seeded {
+	tb.Helper()
+	base := mustLayer(tb, 8, 4<<20)
+	sd := seeded{workload: Workload{Entries: 100, Tags: 300, Blobs: 1 + 2*300, Mounts: 99}}
+	for e := range 100 {
+		r := repo{path: fmt.Sprintf("bench/entry%03d", e), digests: map[string]string{}}
+		for i := range 3 {
+			tag := fmt.Sprintf("1.%d.0", i)
+			r.digests[tag] = src.PushImage(tb, r.path+":"+tag, []v1.Layer{base, mustLayer(tb, uint64(30_000+10*e+i), 64<<10)})
+			r.tags = append(r.tags, tag)
+		}
+		sd.repos = append(sd.repos, r)
+	}
+	return sd
+}
+
+// seedGiB pushes one image with a single 1 GiB layer, generated and
+// streamed from a seed. 2 distinct blobs.
+func seedGiB(tb testing.TB, src *side) seeded {
+	tb.Helper()
+	r := repo{path: "bench/gib", tags: []string{"1.0.0"}, digests: map[string]string{}}
+	r.digests["1.0.0"] = src.PushImage(tb, r.path+":1.0.0", []v1.Layer{mustLayer(tb, 5000, 1<<30)})
+	return seeded{repos: []repo{r}, workload: Workload{Entries: 1, Tags: 1, Blobs: 2}}
 }
 
 func mustLayer(tb testing.TB, seed uint64, size int64) v1.Layer {
@@ -213,14 +314,20 @@ func fluxMirror(bin string) tool {
 	}}
 }
 
-// crane runs `crane copy --all-tags --jobs 4 SRC DST` once per repository:
-// crane's own repository mode (crane.CopyRepository), with as many copies in
-// flight as flux-mirror's default --concurrency.
-func crane(bin string) tool {
-	return tool{name: "crane", run: func(ctx context.Context, j job) ([]tools.Result, error) {
+// crane runs `crane copy --all-tags --jobs N SRC DST` once per
+// repository: crane's own repository mode (crane.CopyRepository). With 4
+// jobs ("crane") it has as many copies in flight as flux-mirror's default
+// --concurrency; "crane-jobs-32" is a fixed high concurrency, for the
+// 429 storm.
+func crane(bin string, jobs int) tool {
+	name := "crane"
+	if jobs != 4 {
+		name = fmt.Sprintf("crane-jobs-%d", jobs)
+	}
+	return tool{name: name, run: func(ctx context.Context, j job) ([]tools.Result, error) {
 		var out []tools.Result
 		for _, r := range j.seeded.repos {
-			cmd := exec.CommandContext(ctx, bin, "copy", "--all-tags", "--jobs", "4", j.src.Ref(r.path), destination(j.dst, r))
+			cmd := exec.CommandContext(ctx, bin, "copy", "--all-tags", "--jobs", fmt.Sprint(jobs), j.src.Ref(r.path), destination(j.dst, r))
 			cmd.Env = j.env
 			res, err := tools.Run(cmd)
 			out = append(out, res)
@@ -229,6 +336,25 @@ func crane(bin string) tool {
 			}
 		}
 		return out, nil
+	}}
+}
+
+// regsync runs `regsync once -c cfg.yaml` with one repository sync per
+// seeded repository (RegsyncConfig: plain HTTP, 4 in parallel).
+func regsync(bin string) tool {
+	return tool{name: "regsync", run: func(ctx context.Context, j job) ([]tools.Result, error) {
+		var entries []Entry
+		for _, r := range j.seeded.repos {
+			entries = append(entries, Entry{Source: j.src.Ref(r.path), Destination: destination(j.dst, r)})
+		}
+		path := filepath.Join(j.dir, "regsync.yaml")
+		if err := os.WriteFile(path, RegsyncConfig(4, entries...), 0o600); err != nil {
+			return nil, err
+		}
+		cmd := exec.CommandContext(ctx, bin, "once", "-c", path)
+		cmd.Env = j.env
+		res, err := tools.Run(cmd)
+		return []tools.Result{res}, err
 	}}
 }
 
@@ -304,8 +430,10 @@ var toolset = sync.OnceValue(func() []tool {
 		t.unavailable = err
 		ts = append(ts, t)
 	}
-	install("github.com/google/go-containerregistry/cmd/crane", craneVersion, crane, "crane")
+	install("github.com/google/go-containerregistry/cmd/crane", craneVersion, func(bin string) tool { return crane(bin, 4) }, "crane")
 	install("github.com/regclient/regclient/cmd/regctl", regctlVersion, regctl, "regctl")
+	install("github.com/regclient/regclient/cmd/regsync", regctlVersion, regsync, "regsync")
+	install("github.com/google/go-containerregistry/cmd/crane", craneVersion, func(bin string) tool { return crane(bin, 32) }, "crane-jobs-32")
 	return ts
 })
 
@@ -340,13 +468,14 @@ type measurement struct {
 	maxRSS   int64
 	procs    int
 	src, dst counting.Counts
+	err      error // a peer's failure
 }
 
 // runOnce gives the tool a fresh destination, prepares it (and, for a no-op
 // scenario, mirrors everything once, untimed), then times one run with
 // latency on both registries and checks that every tag arrived with its
 // source digest. The caller's timer is stopped except around the run.
-func runOnce(b *testing.B, t tool, src *side, sd seeded, noop bool, lat time.Duration) measurement {
+func runOnce(b *testing.B, t tool, src *side, sd seeded, sc scenario, lat time.Duration) measurement {
 	b.Helper()
 	ctx := b.Context()
 	dst := newSide(b)
@@ -357,7 +486,7 @@ func runOnce(b *testing.B, t tool, src *side, sd seeded, noop bool, lat time.Dur
 			b.Fatalf("prepare %s: %v", t.name, err)
 		}
 	}
-	if noop {
+	if sc.noop {
 		if _, err := t.run(ctx, j); err != nil {
 			b.Fatalf("%s: first run: %v", t.name, err)
 		}
@@ -368,19 +497,26 @@ func runOnce(b *testing.B, t tool, src *side, sd seeded, noop bool, lat time.Dur
 	dst.counter.Reset()
 	src.counter.SetLatency(lat)
 	dst.counter.SetLatency(lat)
+	if th := sc.throttle; th != nil {
+		src.counter.SetThrottle(th.rate, th.burst, th.retryAfter)
+	}
 	b.StartTimer()
 	start := time.Now()
 	results, err := t.run(ctx, j)
 	wall := time.Since(start)
 	b.StopTimer()
+	src.counter.SetThrottle(0, 0, 0)
 	src.counter.SetLatency(0)
 	dst.counter.SetLatency(0)
-	m := measurement{wall: wall, procs: len(results), src: src.counter.Snapshot(), dst: dst.counter.Snapshot()}
+	m := measurement{wall: wall, procs: len(results), src: src.counter.Snapshot(), dst: dst.counter.Snapshot(), err: err}
 	for _, r := range results {
 		m.maxRSS = max(m.maxRSS, r.MaxRSS)
 	}
 	if err != nil {
-		b.Fatalf("%s: %v", t.name, err)
+		if t.required {
+			b.Fatalf("%s: %v", t.name, err)
+		}
+		return m // a peer that fails is reported, not fatal
 	}
 
 	for _, r := range sd.repos {
@@ -426,6 +562,6 @@ func header(lat time.Duration) string {
 	if out, err := exec.Command("git", "-C", "..", "rev-parse", "--short", "HEAD").Output(); err == nil {
 		commit = strings.TrimSpace(string(out))
 	}
-	return fmt.Sprintf("flux-mirror sync benchmark: commit %s, %s/%s, %d CPUs, %s latency per request on each registry, crane %s, regctl %s\n\n",
+	return fmt.Sprintf("flux-mirror sync benchmark: commit %s, %s/%s, %d CPUs, %s latency per request on each registry, crane %s, regctl and regsync %s\n\n",
 		commit, runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), lat, craneVersion, regctlVersion)
 }

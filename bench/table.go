@@ -14,6 +14,9 @@ type Row struct {
 	// Skipped, when set, says why the tool did not run (e.g. it could not
 	// be installed); the measurements are then empty.
 	Skipped string
+	// Failed, when set, is the error of a comparison tool that ran but
+	// did not finish (its measurements cover the run until then).
+	Failed string
 	// Processes is how many times the tool was started (regctl runs once
 	// per tag).
 	Processes int
@@ -32,20 +35,26 @@ func (r Row) MovedBytes() int64 { return r.Source.BytesOut + r.Destination.Bytes
 
 const mib = 1 << 20
 
-// Markdown renders rows as two Markdown tables: the totals, then the
-// requests per route kind on each side.
+// Markdown renders rows as two Markdown tables: the totals (with the most
+// requests each registry had in flight at once, and the 429 answers of a
+// throttled source), then the requests per route kind on each side.
 func Markdown(rows []Row) string {
 	var b strings.Builder
-	b.WriteString("| scenario | tool | wall | peak RSS | moved | source requests | destination requests | processes |\n")
-	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| scenario | tool | wall | peak RSS | moved | source requests | destination requests | in flight src/dst | 429s | processes |\n")
+	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range rows {
 		if r.Skipped != "" {
-			fmt.Fprintf(&b, "| %s | %s | – | – | – | – | – | not run: %s |\n", r.Scenario, r.Tool, cell(r.Skipped))
+			fmt.Fprintf(&b, "| %s | %s | – | – | – | – | – | – | – | not run: %s |\n", r.Scenario, r.Tool, cell(r.Skipped))
 			continue
 		}
-		fmt.Fprintf(&b, "| %s | %s | %.2f s | %.1f MiB | %.1f MiB | %d | %d | %d |\n",
+		procs := fmt.Sprint(r.Processes)
+		if r.Failed != "" {
+			procs += " (failed: " + cell(r.Failed) + ")"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %.2f s | %.1f MiB | %.1f MiB | %d | %d | %d/%d | %d | %s |\n",
 			r.Scenario, r.Tool, r.Wall.Seconds(), float64(r.MaxRSS)/mib, float64(r.MovedBytes())/mib,
-			r.Source.Total(), r.Destination.Total(), r.Processes)
+			r.Source.Total(), r.Destination.Total(), r.Source.PeakInFlight, r.Destination.PeakInFlight,
+			r.Source.Throttled+r.Destination.Throttled, procs)
 	}
 	b.WriteString("\n| scenario | tool | source requests by kind | destination requests by kind |\n")
 	b.WriteString("|---|---|---|---|\n")

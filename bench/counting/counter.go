@@ -25,6 +25,48 @@ type Counter struct {
 	bytesIn  int64
 	bytesOut int64
 	log      []string
+	inFlight int
+	peak     int
+	// throttle answers 429 to requests above a rate (SetThrottle).
+	throttle  *bucket
+	throttled int
+}
+
+// bucket is a token bucket: rate tokens per second, at most burst saved.
+type bucket struct {
+	rate       float64
+	burst      float64
+	tokens     float64
+	last       time.Time
+	retryAfter time.Duration
+}
+
+// take reports whether a request may pass at now.
+func (b *bucket) take(now time.Time) bool {
+	if !b.last.IsZero() {
+		b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	}
+	b.last = now
+	if b.tokens >= 1 {
+		b.tokens--
+		return true
+	}
+	return false
+}
+
+// SetThrottle makes the registry answer 429 Too Many Requests, with a
+// Retry-After of retryAfter (rounded up to whole seconds, as the header
+// carries them), to every request above rate per second (bursts of up to
+// burst pass). A rate of 0 turns throttling off. Throttled requests are
+// counted in Counts.Throttled, not by kind.
+func (c *Counter) SetThrottle(rate float64, burst int, retryAfter time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if rate <= 0 {
+		c.throttle = nil
+		return
+	}
+	c.throttle = &bucket{rate: rate, burst: float64(burst), tokens: float64(burst), retryAfter: retryAfter}
 }
 
 // New returns a Counter with no latency.
@@ -41,6 +83,7 @@ func (c *Counter) Reset() {
 	c.requests = map[Kind]int{}
 	c.bytesIn, c.bytesOut = 0, 0
 	c.log = nil
+	c.peak, c.throttled = c.inFlight, 0
 }
 
 // Middleware wraps a registry handler. A request is counted when its
@@ -56,6 +99,26 @@ func (c *Counter) Middleware(next http.Handler) http.Handler {
 				return
 			}
 		}
+		c.mu.Lock()
+		if c.throttle != nil && !c.throttle.take(time.Now()) {
+			c.throttled++
+			ra := c.throttle.retryAfter
+			c.mu.Unlock()
+			secs := int((ra + time.Second - 1) / time.Second)
+			w.Header().Set("Retry-After", fmt.Sprint(secs))
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusTooManyRequests)
+			_, _ = io.WriteString(w, `{"errors":[{"code":"TOOMANYREQUESTS","message":"rate limit exceeded"}]}`)
+			return
+		}
+		c.inFlight++
+		c.peak = max(c.peak, c.inFlight)
+		c.mu.Unlock()
+		defer func() {
+			c.mu.Lock()
+			c.inFlight--
+			c.mu.Unlock()
+		}()
 		kind := Classify(r.Method, r.URL.Path, r.URL.RawQuery)
 		body := &countingBody{ReadCloser: r.Body}
 		if r.Body != nil && r.Body != http.NoBody {
@@ -83,7 +146,8 @@ func (c *Counter) Snapshot() Counts {
 	for k, v := range c.requests {
 		req[k] = v
 	}
-	return Counts{Requests: req, BytesIn: c.bytesIn, BytesOut: c.bytesOut, Log: append([]string(nil), c.log...)}
+	return Counts{Requests: req, BytesIn: c.bytesIn, BytesOut: c.bytesOut, Log: append([]string(nil), c.log...),
+		PeakInFlight: c.peak, Throttled: c.throttled}
 }
 
 // Counts is what a Counter saw.
@@ -97,6 +161,11 @@ type Counts struct {
 	// Log is "METHOD path -> status" per request, in completion order,
 	// capped at the first 5000.
 	Log []string
+	// PeakInFlight is the most requests the registry handled at once
+	// (after the added latency): the concurrency the tool reached on it.
+	PeakInFlight int
+	// Throttled counts the 429 answers of SetThrottle.
+	Throttled int
 }
 
 // Total returns the number of requests of every kind.
