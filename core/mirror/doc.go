@@ -12,27 +12,40 @@
 // # Planning
 //
 // Per artifacts entry: list the source tags, select them (package
-// selection), then resolve each selected tag with one HEAD; when verify is
-// set, verify its digest (a tag that fails fails the planning of the whole
-// entry, so nothing of it is copied; a valid signature younger than
-// verify.minAge makes the tag skipped with reason signature-too-new); when
-// includeReferrers is set, snapshot its referrers (see referrers.go). Per
-// charts entry: read the index and select versions. A planning error fails
-// that entry only, reported once.
+// selection), then resolve each selected tag. An entry without verify or
+// includeReferrers resolves against the destination: where the destination
+// has the tag, one manifest HEAD on each side decides; where it lacks it,
+// the source manifest is read with one GET, whose bytes the copy puts (a
+// destination that answers 404 to its first tags is listed once instead of
+// HEADed per tag, see destindex.go). Otherwise the tag is resolved with one
+// HEAD; when verify is set, its digest is verified (a tag that fails fails
+// the planning of the whole entry, so nothing of it is copied; a valid
+// signature younger than verify.minAge makes the tag skipped with reason
+// signature-too-new); when includeReferrers is set, its referrers are
+// snapshotted (see referrers.go). Per charts entry: read the index and
+// select versions. A planning error fails that entry only, reported once;
+// the jobs of an entry start when all its tags are resolved.
 //
 // # Jobs
 //
-// Every selected tag is a job. Planning steps and jobs of all entries share
-// one pool of Options.Concurrency workers; a task waits while one of its
-// hosts already has Options.PerHostConcurrency tasks, and the pool picks the
-// next task whose hosts are free meanwhile. A job compares the destination
-// tag with the planned digest (only core.ErrNotFound means missing) and
-// copies, overwrites, or leaves a drifted tag alone. A copy fetches the
-// source manifest by tag and refuses it if the tag moved since planning,
-// copies child manifests and blobs first (a blob is checked with one HEAD,
-// mounted when source and destination share a host, else streamed through a
-// reader that verifies its size and digest), and writes the tag last, with
-// the manifest bytes exactly as fetched.
+// Every selected tag is a job. Planning and jobs run on separate workers,
+// so planning never waits for copies. What bounds them is each host's
+// adaptive request limit (aimd.go, limiter.go: it starts at
+// InitialPerHost, grows while the host answers fast, halves on 429/503 or
+// a steep latency rise, pauses for Retry-After, never exceeds
+// Options.MaxPerHost, and keeps at most MaxBlobsPerHost of its slots for
+// blob transfers) and, for blobs over 1 MiB, Options.Concurrency jobs'
+// worth of streams (3 per job). Options.PerHostConcurrency, when set, also
+// caps the jobs per host. A job compares the destination tag with the
+// planned digest (only core.ErrNotFound means missing) and copies,
+// overwrites, or leaves a drifted tag alone. A copy uses the manifest
+// planning read, or fetches it by tag and refuses it if the tag moved
+// since planning, copies child manifests and blobs first (a blob is
+// checked with one HEAD, mounted when source and destination share a host
+// or when the run already put it in another repository of the destination
+// registry, else streamed through a reader that verifies its size and
+// digest, its source GET sent beside the upload's POST), and writes the tag
+// last, with the manifest bytes exactly as fetched.
 //
 // A manifest nested under more than MaxIndexDepth indexes fails its tag.
 //
