@@ -4,13 +4,13 @@ go 1.26.0
 
 require (
 	github.com/alecthomas/kong v1.17.0
-	github.com/distribution/distribution/v3 v3.1.2
 	github.com/fluxcd/flux-mirror/adapters/configfile v0.0.0-00010101000000-000000000000
 	github.com/fluxcd/flux-mirror/adapters/cosign v0.0.0-00010101000000-000000000000
 	github.com/fluxcd/flux-mirror/adapters/dockerconfig v0.0.0-00010101000000-000000000000
 	github.com/fluxcd/flux-mirror/adapters/helmrepo v0.0.0-00010101000000-000000000000
 	github.com/fluxcd/flux-mirror/adapters/hostauth v0.0.0-00010101000000-000000000000
 	github.com/fluxcd/flux-mirror/adapters/kubesecret v0.0.0-00010101000000-000000000000
+	github.com/fluxcd/flux-mirror/adapters/metrics v0.0.0-00010101000000-000000000000
 	github.com/fluxcd/flux-mirror/adapters/registry v0.0.0-00010101000000-000000000000
 	github.com/fluxcd/flux-mirror/core v0.0.0-00010101000000-000000000000
 	github.com/fluxcd/flux-mirror/providers/aws v0.0.0-00010101000000-000000000000
@@ -20,7 +20,6 @@ require (
 	github.com/fluxcd/flux-mirror/providers/spiffe v0.0.0-00010101000000-000000000000
 	github.com/go-jose/go-jose/v4 v4.1.9
 	github.com/google/go-containerregistry v0.22.1
-	github.com/sirupsen/logrus v1.10.2
 	go.yaml.in/yaml/v3 v3.0.6
 	golang.org/x/crypto/x509roots/fallback v0.0.0-20261030153154-30a33513ff6d
 	helm.sh/helm/v3 v3.22.0
@@ -68,6 +67,7 @@ require (
 	github.com/davecgh/go-spew v1.1.2-0.20180830191138-d8f796af33cc // indirect
 	github.com/digitorus/pkcs7 v0.0.0-20230818184609-3a137a874352 // indirect
 	github.com/digitorus/timestamp v0.0.0-20231217203849-220c5c2851b7 // indirect
+	github.com/distribution/distribution/v3 v3.1.2 // indirect
 	github.com/distribution/reference v0.6.0 // indirect
 	github.com/docker/cli v29.9.3+incompatible // indirect
 	github.com/docker/docker-credential-helpers v0.9.5 // indirect
@@ -122,7 +122,7 @@ require (
 	github.com/in-toto/in-toto-golang v0.11.0 // indirect
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
 	github.com/json-iterator/go v1.1.12 // indirect
-	github.com/klauspost/compress v1.19.2 // indirect
+	github.com/klauspost/compress v1.20.1 // indirect
 	github.com/kylelemons/godebug v1.1.0 // indirect
 	github.com/liggitt/tabwriter v0.0.0-20181228230101-89fcab3d43de // indirect
 	github.com/mitchellh/copystructure v1.2.0 // indirect
@@ -140,11 +140,11 @@ require (
 	github.com/pkg/browser v0.0.0-20240102092130-5ac0b6a4141c // indirect
 	github.com/pkg/errors v0.9.1 // indirect
 	github.com/pmezard/go-difflib v1.0.1-0.20181226105442-5d4384ee4fb2 // indirect
-	github.com/prometheus/client_golang v1.24.0 // indirect
-	github.com/prometheus/client_model v0.6.2 // indirect
-	github.com/prometheus/common v0.70.0 // indirect
+	github.com/prometheus/client_golang v1.25.0 // indirect
+	github.com/prometheus/client_model v0.6.3 // indirect
+	github.com/prometheus/common v0.72.0 // indirect
 	github.com/prometheus/otlptranslator v1.0.0 // indirect
-	github.com/prometheus/procfs v0.21.1 // indirect
+	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/redis/go-redis/extra/rediscmd/v9 v9.0.5 // indirect
 	github.com/redis/go-redis/extra/redisotel/v9 v9.0.5 // indirect
 	github.com/redis/go-redis/v9 v9.20.1 // indirect
@@ -158,6 +158,7 @@ require (
 	github.com/sigstore/sigstore v1.10.8 // indirect
 	github.com/sigstore/sigstore-go v1.3.0 // indirect
 	github.com/sigstore/timestamp-authority/v2 v2.1.3 // indirect
+	github.com/sirupsen/logrus v1.10.2 // indirect
 	github.com/spf13/cobra v1.10.2 // indirect
 	github.com/spf13/pflag v1.0.10 // indirect
 	github.com/spiffe/go-spiffe/v2 v2.9.0 // indirect
@@ -231,6 +232,7 @@ replace (
 	github.com/fluxcd/flux-mirror/adapters/helmrepo => ../adapters/helmrepo
 	github.com/fluxcd/flux-mirror/adapters/hostauth => ../adapters/hostauth
 	github.com/fluxcd/flux-mirror/adapters/kubesecret => ../adapters/kubesecret
+	github.com/fluxcd/flux-mirror/adapters/metrics => ../adapters/metrics
 	github.com/fluxcd/flux-mirror/adapters/registry => ../adapters/registry
 	github.com/fluxcd/flux-mirror/core => ../core
 	github.com/fluxcd/flux-mirror/providers/aws => ../providers/aws
