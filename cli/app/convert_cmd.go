@@ -25,8 +25,9 @@ type convertCmd struct {
 func (c *convertCmd) Help() string {
 	return `Rewrites a mirror.plugin.fluxcd.io/v1beta1 config as mirror.plugin.fluxcd.io/v1beta2, the upstream plugin's
 current version, so that configs can move at their own pace (both load). Like kubectl convert it prints the result
-on stdout; -o FILE writes it to a file and -i rewrites the input in place. ${VAR} references are kept as written
-(nothing is substituted), comments are not carried over, and the result loads into exactly the same settings.
+on stdout; -o FILE writes it to a file and -i rewrites the input in place, both atomically. ${VAR} references are
+kept as written, single-quoted (nothing is substituted), comments are not carried over, and the result loads into
+exactly the same settings.
 credential.type: jwt is added, iss/sub/aud/exp become issuer/subject/audiences/expiration, hosts[].username moves
 to credential.username, jwt-svid and x509-svid become spiffe, and serverAuth.spiffe gains provider: spiffe.
 serverAuth.spiffe.authorizeAny has no v1beta2 form: such a config is refused, naming the field.`
