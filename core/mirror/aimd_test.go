@@ -121,12 +121,12 @@ func TestHostLimitsQueue(t *testing.T) {
 		t.Fatal(err)
 	}
 	r2, _ := l.acquire(ctx, "h", slotMeta)
-	// The blob kind has its own slots.
-	rb, err := l.acquire(ctx, "h", slotBlob)
-	if err != nil {
-		t.Fatal(err)
+	// The limit counts both kinds: a blob transfer waits too.
+	bctx, bcancel := context.WithCancel(ctx)
+	bcancel()
+	if _, err := l.acquire(bctx, "h", slotBlob); err == nil {
+		t.Fatal("a blob transfer started on a host with all its slots taken")
 	}
-	rb(nil, 0)
 	// A third metadata request waits; a cancelled one gives up.
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
@@ -147,7 +147,7 @@ func TestHostLimitsQueue(t *testing.T) {
 	default:
 	}
 	s := l.summary()
-	if len(s) != 1 || s[0].Throttled != 1 || s[0].PeakRequests != 2 || s[0].PeakTransfers != 1 || s[0].Limit != 2 {
+	if len(s) != 1 || s[0].Throttled != 1 || s[0].PeakRequests != 2 || s[0].PeakTransfers != 0 || s[0].Limit != 2 {
 		t.Errorf("summary %+v", s)
 	}
 }

@@ -19,7 +19,7 @@ import (
 // that a single large image does not move its layers one by one; the blobs
 // of all manifests of a job (an index's platform images included) share
 // these slots, so a job never has more blob streams open than this.
-const blobParallelism = 3
+const blobParallelism = 4
 
 // childParallelism is how many child manifests of an index a job copies at
 // the same time. Their manifest requests overlap, which saves round trips;
@@ -39,7 +39,7 @@ func newTransfers() transfers { return make(transfers, blobParallelism) }
 
 // smallBlob is the size up to which a blob transfer counts as an ordinary
 // request: its time is round trips, not bandwidth.
-const smallBlob = 1 << 20
+const smallBlob = 256 << 10
 
 // do runs fn in a slot, waiting for one unless ctx ends first; nil
 // transfers have no limit.

@@ -34,8 +34,8 @@
 // InitialPerHost, grows while the host answers fast, halves on 429/503 or
 // a steep latency rise, pauses for Retry-After, never exceeds
 // Options.MaxPerHost, and keeps at most MaxBlobsPerHost of its slots for
-// blob transfers) and, for blobs over 1 MiB, Options.Concurrency jobs'
-// worth of streams (3 per job). Options.PerHostConcurrency, when set, also
+// blob transfers) and, for blobs over 256 KiB, Options.Concurrency jobs'
+// worth of streams (4 per job). Options.PerHostConcurrency, when set, also
 // caps the jobs per host. A job compares the destination tag with the
 // planned digest (only core.ErrNotFound means missing) and copies,
 // overwrites, or leaves a drifted tag alone. A copy uses the manifest

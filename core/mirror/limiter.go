@@ -69,13 +69,13 @@ func (hl *hostLimit) capOf(kind slotKind) int {
 }
 
 // fits reports whether a request of kind may start on hl now: the host is
-// not paused, its kind has a free slot, and the two kinds together stay
-// within the limit plus the blob slots (a transfer never starves checks).
+// not paused, the requests of both kinds stay within the limit, and blob
+// transfers within their share of it.
 func (hl *hostLimit) fits(kind slotKind, now time.Time) bool {
 	if hl.ctl.Paused(now) > 0 {
 		return false
 	}
-	return hl.inFlight[kind] < hl.capOf(kind)
+	return hl.inFlight[slotMeta]+hl.inFlight[slotBlob] < hl.ctl.Limit() && hl.inFlight[kind] < hl.capOf(kind)
 }
 
 // acquire waits for a slot of kind on host h, unless ctx ends first, and

@@ -46,12 +46,12 @@ const (
 // its default, except Retries (zero means no retry) and the booleans.
 type Options struct {
 	// Concurrency bounds the large blob transfers of the run (default 4):
-	// at most Concurrency copy jobs' worth of streams, 3 per job, move
-	// blobs over 1 MiB at the same time. The rest of the work, planning
+	// at most Concurrency copy jobs' worth of streams, 4 per job, move
+	// blobs over 256 KiB at the same time. The rest of the work, planning
 	// (tag lists, resolving tags, checking destination tags) and the small
 	// requests of copy jobs (checks, manifests, small blobs), runs ahead on
 	// at least 64 workers, bounded by the hosts' request limits
-	// (MaxPerHost); one job still moves at most 3 blobs at once.
+	// (MaxPerHost); one job still moves at most 4 blobs at once.
 	Concurrency int
 	// PerHostConcurrency, when positive, caps the copy jobs that touch one
 	// registry host (or one Helm repository host) at a time; a job counts

@@ -379,8 +379,8 @@ func TestBlobsOfOneImageMoveInParallel(t *testing.T) {
 	opts := fastOptions()
 	opts.Concurrency = 1
 	copyOneJob(t, reg, opts, src, dst)
-	if got := reg.MaxInFlightOf(dstHost, mirrortest.PushBlob); got != 3 {
-		t.Errorf("max blob uploads in flight = %d, want 3", got)
+	if got := reg.MaxInFlightOf(dstHost, mirrortest.PushBlob); got != 4 {
+		t.Errorf("max blob uploads in flight = %d, want 4", got)
 	}
 
 	// One failing blob fails the tag; nothing is tagged.
@@ -423,9 +423,9 @@ func TestChildrenOfAnIndexOverlapWithinTheJobsBlobSlots(t *testing.T) {
 	if got := reg.MaxInFlightOf(srcHost, mirrortest.GetManifest); got < 2 {
 		t.Errorf("max child manifest GETs in flight = %d, want the children to overlap", got)
 	}
-	// ...but their 12 blobs share the job's three transfer slots.
-	if got := reg.MaxInFlightOf(dstHost, mirrortest.PushBlob); got != 3 {
-		t.Errorf("max blob uploads in flight = %d, want 3", got)
+	// ...but their 12 blobs share the job's four transfer slots.
+	if got := reg.MaxInFlightOf(dstHost, mirrortest.PushBlob); got != 4 {
+		t.Errorf("max blob uploads in flight = %d, want 4", got)
 	}
 }
 
