@@ -111,7 +111,10 @@ func BenchmarkSync(b *testing.B) {
 					for range b.N {
 						m = runOnce(b, t, src, sd, sc, lat)
 					}
-					if t.name == "flux-mirror" {
+					// The contract is for runs without faults: a throttled
+					// request's retry (and the upload session a failed
+					// source GET left open) comes on top.
+					if t.name == "flux-mirror" && sc.throttle == nil {
 						checkContract(b, sd, sc.noop, m)
 					}
 					b.ReportMetric(float64(m.src.Total()), "src-reqs")

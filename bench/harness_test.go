@@ -105,9 +105,12 @@ var scenarios = []scenario{
 	{name: "multiarch-10x4", seed: seedMultiArch},
 	{name: "noop-30", noop: true, seed: seedSharedBase, source: "shared-base-30",
 		targets: []target{{Metric: MetricWall, Peer: "crane", Max: 0.5}}},
-	{name: "tags-1000", seed: seedThousand, source: "tags-1000",
+	// regsync is not run at 1,000 tags: it took 238 s cold and 42 s for the
+	// no-op (plus an untimed 238 s first copy) in one run, which would
+	// double the benchmark's time for a peer the targets do not use there.
+	{name: "tags-1000", seed: seedThousand, source: "tags-1000", tools: []string{"flux-mirror", "crane"},
 		targets: []target{{Metric: MetricWall, Peer: "crane", Max: 0.5}}},
-	{name: "noop-1000", noop: true, seed: seedThousand, source: "tags-1000",
+	{name: "noop-1000", noop: true, seed: seedThousand, source: "tags-1000", tools: []string{"flux-mirror", "crane"},
 		targets: []target{{Metric: MetricWall, Peer: "crane", Max: 0.2}}},
 	{name: "entries-100x3", seed: seedEntries,
 		targets: []target{{Metric: MetricWall, Peer: "regsync", Max: 0.3}}},
