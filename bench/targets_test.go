@@ -73,3 +73,13 @@ sync:
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
 }
+
+func TestMedian(t *testing.T) {
+	ms := []measurement{{wall: 3 * time.Second}, {wall: time.Second}, {wall: 2 * time.Second}}
+	if got := median(ms); got.wall != 2*time.Second {
+		t.Errorf("median %s", got.wall)
+	}
+	if got := median(ms[:1]); got.wall != 3*time.Second {
+		t.Errorf("median of one %s", got.wall)
+	}
+}
