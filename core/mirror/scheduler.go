@@ -44,9 +44,11 @@ type task struct {
 	cancel func()
 }
 
-// scheduler runs tasks on a fixed number of workers per lane, first in,
-// first out, skipping over a job whose hosts are all busy in favour of the
-// next one that can run, so one slow registry does not stall the others.
+// scheduler runs tasks on up to a fixed number of workers per lane, first
+// in, first out, skipping over a job whose hosts are all busy in favour of
+// the next one that can run, so one slow registry does not stall the
+// others. Workers start as tasks arrive, not before: a sync of one tag
+// starts two goroutines, not a hundred.
 type scheduler struct {
 	perHost int // job slots per host; 0: no limit
 
@@ -56,6 +58,14 @@ type scheduler struct {
 	busy    map[string]int
 	running int
 	stopped bool
+
+	// Set by run: the lanes' worker caps, the workers started and those
+	// waiting for a task.
+	ctx     context.Context
+	max     [lanes]int
+	workers [lanes]int
+	waiting [lanes]int
+	wg      sync.WaitGroup
 }
 
 func newScheduler(perHost int) *scheduler {
@@ -69,14 +79,34 @@ func (s *scheduler) add(t *task) {
 	t.hosts = distinct(t.hosts)
 	s.mu.Lock()
 	s.queue[t.lane] = append(s.queue[t.lane], t)
+	s.spawnLocked(t.lane)
 	s.mu.Unlock()
 	s.cond.Broadcast()
 }
 
-// run works through the queues with planners and jobs workers until they
-// are empty and nothing runs, or ctx is done. Tasks still queued when ctx
-// is done (and those that running tasks add afterwards) get their cancel
-// call.
+// spawnLocked starts a worker for lane l when run has started, the lane
+// has more queued tasks than waiting workers, and room for one more.
+func (s *scheduler) spawnLocked(l lane) {
+	if s.ctx == nil || s.stopped || s.workers[l] >= s.max[l] || len(s.queue[l]) <= s.waiting[l] {
+		return
+	}
+	s.workers[l]++
+	s.wg.Go(func() {
+		for {
+			t := s.next(s.ctx, l)
+			if t == nil {
+				return
+			}
+			t.run(s.ctx)
+			s.done(t)
+		}
+	})
+}
+
+// run works through the queues with up to planners and jobs workers until
+// they are empty and nothing runs, or ctx is done. Tasks still queued when
+// ctx is done (and those that running tasks add afterwards) get their
+// cancel call.
 func (s *scheduler) run(ctx context.Context, planners, jobs int) {
 	stop := context.AfterFunc(ctx, func() {
 		s.mu.Lock()
@@ -85,22 +115,15 @@ func (s *scheduler) run(ctx context.Context, planners, jobs int) {
 		s.cond.Broadcast()
 	})
 	defer stop()
-	var wg sync.WaitGroup
-	for l, n := range [lanes]int{lanePlan: planners, laneJob: jobs} {
-		for range n {
-			wg.Go(func() {
-				for {
-					t := s.next(ctx, lane(l))
-					if t == nil {
-						return
-					}
-					t.run(ctx)
-					s.done(t)
-				}
-			})
+	s.mu.Lock()
+	s.ctx, s.max = ctx, [lanes]int{lanePlan: planners, laneJob: jobs}
+	for l := range s.queue {
+		for range len(s.queue[l]) {
+			s.spawnLocked(lane(l))
 		}
 	}
-	wg.Wait()
+	s.mu.Unlock()
+	s.wg.Wait()
 	s.mu.Lock()
 	var left []*task
 	for l := range s.queue {
@@ -137,7 +160,9 @@ func (s *scheduler) next(ctx context.Context, l lane) *task {
 				return t
 			}
 		}
+		s.waiting[l]++
 		s.cond.Wait()
+		s.waiting[l]--
 	}
 }
 
