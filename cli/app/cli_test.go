@@ -49,16 +49,16 @@ func run(t *testing.T, o runOpts, args ...string) result {
 		}
 	}
 	cfg := Config{
-		Args:           args,
-		Stdin:          strings.NewReader(o.stdin),
-		Stdout:         &stdout,
-		Stderr:         &stderr,
-		LookupEnv:      func(k string) (string, bool) { v, ok := env[k]; return v, ok },
-		Providers:      []auth.Factory{github.NewFactory(), github.NewForgejoFactory()},
-		Secret:         kubesecret.Writer{},
-		Verify:         cosignVerifier,
-		Built:          []string{"fm_github", "fm_secret", "fm_verify"},
-		Omitted:        []Omitted{{Name: "aws", Kind: auth.KindToken, Tag: "fm_aws"}, {Name: "ecr", Kind: auth.KindRegistry, Tag: "fm_aws"}},
+		Args:      args,
+		Stdin:     strings.NewReader(o.stdin),
+		Stdout:    &stdout,
+		Stderr:    &stderr,
+		LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
+		Providers: []auth.Factory{github.NewFactory(), github.NewForgejoFactory()},
+		Secret:    kubesecret.Writer{},
+		Verify:    cosignVerifier,
+		Built:     []string{"fm_github", "fm_secret", "fm_verify"},
+		Omitted:   []Omitted{{Name: "aws", Kind: auth.KindToken, Tag: "fm_aws"}, {Name: "ecr", Kind: auth.KindRegistry, Tag: "fm_aws"}},
 	}
 	if o.cfg != nil {
 		o.cfg(&cfg)

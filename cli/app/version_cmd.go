@@ -99,4 +99,3 @@ func (e *env) buildInfo() BuildInfo {
 	slices.Sort(info.Omitted)
 	return info
 }
-

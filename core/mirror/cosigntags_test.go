@@ -61,8 +61,10 @@ func TestCosignTags(t *testing.T) {
 		{name: "without includeReferrers: left at the source", referrers: false,
 			want: func(setup) string { return "" }, wantDst: func(setup) []string { return nil }},
 		{name: "same at destination: up to date", referrers: true,
-			before: func(s setup) { s.reg.SeedImage(dst, s.sig, mirrortest.Image{Layers: []string{"simple signing payload"}}) },
-			want:   func(s setup) string { return s.sig + "=skipped/up-to-date " + s.att + "=copied" }},
+			before: func(s setup) {
+				s.reg.SeedImage(dst, s.sig, mirrortest.Image{Layers: []string{"simple signing payload"}})
+			},
+			want: func(s setup) string { return s.sig + "=skipped/up-to-date " + s.att + "=copied" }},
 		{name: "other signature at destination: left alone", referrers: true,
 			before: func(s setup) { s.reg.SeedImage(dst, s.sig, mirrortest.Image{Layers: []string{"another signature"}}) },
 			want:   func(s setup) string { return s.sig + "=skipped/differs-at-destination " + s.att + "=copied" }},
