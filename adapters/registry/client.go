@@ -264,6 +264,20 @@ func checkClientCertificates(host string, cfg *tls.Config, now time.Time) error 
 	return nil
 }
 
+// Warm implements mirror.HostWarmer: it resolves the host's credentials,
+// sends the /v2/ check (once per host) and, with token authentication,
+// gets a pull token for repo, ahead of the first real request. Errors are
+// dropped: the first request meets them again and reports them.
+func (c *Client) Warm(ctx context.Context, repo oci.Repository) {
+	h, err := c.host(repo.Host)
+	if err != nil {
+		return
+	}
+	_, _, _ = h.roundTripper(ctx, access{repo: h.apiRepo(repo)}.scopes())
+}
+
+var _ mirror.HostWarmer = (*Client)(nil)
+
 // call is one registry request.
 type call struct {
 	method string

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fluxcd/flux-mirror/core/oci"
 	"github.com/fluxcd/flux-mirror/core/report"
 	"github.com/fluxcd/flux-mirror/core/retry"
 	"github.com/fluxcd/flux-mirror/core/selection"
@@ -64,6 +65,7 @@ func (e *Engine) Run(ctx context.Context, in Input) *report.Report {
 		limits:      newHostLimits(InitialPerHost, e.opts.MaxPerHost, time.Now),
 		referrerAPI: map[string]bool{},
 		newRepos:    map[string]bool{},
+		warmed:      map[string]bool{},
 		fallbackMu:  map[string]*sync.Mutex{},
 	}
 	r.reg = retryingRegistry{r: r, reg: e.reg}
@@ -82,7 +84,11 @@ func (e *Engine) Run(ctx context.Context, in Input) *report.Report {
 		r.planChart(i, c)
 	}
 	r.log.Info("sync started", "entries", n, "concurrency", e.opts.Concurrency, "maxPerHost", e.opts.MaxPerHost, "dryRun", e.opts.DryRun)
+	warmCtx, stopWarming := context.WithCancel(ctx)
+	r.warmCtx = warmCtx
 	r.sched.run(ctx, planWorkers, max(e.opts.Concurrency, jobWorkers))
+	stopWarming()
+	r.warming.Wait()
 	r.reportUnreachable()
 	r.reportLimits()
 	rep.Report.Results = r.results
@@ -128,8 +134,11 @@ type run struct {
 	streams transfers
 
 	mu          sync.Mutex
-	referrerAPI map[string]bool        // destination repository → serves the referrers API
-	newRepos    map[string]bool        // destination repositories found absent (destindex.go)
+	referrerAPI map[string]bool // destination repository → serves the referrers API
+	newRepos    map[string]bool // destination repositories found absent (destindex.go)
+	warmed      map[string]bool // registry hosts warmed (HostWarmer)
+	warmCtx     context.Context // cancelled when the run's work is over
+	warming     sync.WaitGroup
 	positions   map[int][]int          // sharded run: entry → its tags' positions in the whole selection
 	fallbackMu  map[string]*sync.Mutex // destination fallback tag → writer lock
 }
@@ -279,6 +288,24 @@ func (r *run) reportUnreachable() {
 		if obs != nil {
 			obs.HostUnreachable(d.err, d.tags, d.entries)
 		}
+	}
+}
+
+// warm prepares the connection to repo's host in the background, once per
+// host and run, when the Registry can (HostWarmer): the destination's
+// handshake then overlaps the source's tag list instead of delaying the
+// first destination check.
+func (r *run) warm(repo oci.Repository) {
+	w, ok := r.Engine.reg.(HostWarmer)
+	if !ok {
+		return
+	}
+	r.mu.Lock()
+	first := !r.warmed[repo.Host]
+	r.warmed[repo.Host] = true
+	r.mu.Unlock()
+	if first && r.health.check(kindRegistry, repo.Host) == nil {
+		r.warming.Go(func() { w.Warm(r.warmCtx, repo) })
 	}
 }
 

@@ -1,7 +1,10 @@
 package mirror_test
 
 import (
+	"context"
 	"fmt"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -170,5 +173,39 @@ func TestDestinationListedOnceMostTagsAreMissing(t *testing.T) {
 	}
 	if got := reg.CountOn(dstHost, mirrortest.HeadManifest); got != 100 {
 		t.Errorf("re-run destination HEADs = %d, want 100", got)
+	}
+}
+
+// warmingRegistry is a mirrortest.Registry that records Warm calls.
+type warmingRegistry struct {
+	*mirrortest.Registry
+	mu     sync.Mutex
+	warmed []string
+}
+
+func (w *warmingRegistry) Warm(_ context.Context, repo oci.Repository) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.warmed = append(w.warmed, repo.Host)
+}
+
+// TestDestinationWarmedOncePerHost: a Registry that can warm a host is
+// asked to, once per destination host, while the sources are listed.
+func TestDestinationWarmedOncePerHost(t *testing.T) {
+	t.Parallel()
+	reg := &warmingRegistry{Registry: mirrortest.NewRegistry()}
+	var arts []config.Artifact
+	for i, dst := range []string{dstHost + "/m/a", dstHost + "/m/b", "other.example.com/m/c"} {
+		src := fmt.Sprintf("%s/org/app%d", srcHost, i)
+		seedTags(reg.Registry, src, "1.0.0")
+		arts = append(arts, artifact(src, dst, semverLimit(1)))
+	}
+	rep := runSync(t, reg, fastOptions(), mirror.Deps{}, cfgOf(arts...))
+	for i := range arts {
+		wantStatuses(t, rep, i, "1.0.0=copied")
+	}
+	slices.Sort(reg.warmed)
+	if want := []string{dstHost, "other.example.com"}; !slices.Equal(reg.warmed, want) {
+		t.Errorf("warmed %v, want %v", reg.warmed, want)
 	}
 }

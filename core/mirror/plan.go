@@ -110,6 +110,7 @@ func (r *run) listArtifact(ctx context.Context, ent *artifactEntry) {
 		r.failEntry(ent.index, errors.New("verify is set but no signature verifier is configured"))
 		return
 	}
+	r.warm(ent.dst)
 	var tags []string
 	err = r.attempt(ctx, "list "+ent.src.String(), func(ctx context.Context) error {
 		var err error

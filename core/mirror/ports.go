@@ -61,6 +61,17 @@ type ReferrersAPIProber interface {
 	SupportsReferrersAPI(ctx context.Context, repo oci.Repository) (bool, error)
 }
 
+// HostWarmer is an optional extension of Registry, found by type
+// assertion. Warm prepares the connection to a repository's host ahead of
+// its first request (the API version check, the authentication challenge,
+// a pull token for the repository) so that the first real request does not
+// wait for them; the engine warms an entry's destination while it lists
+// the source. It reports nothing: a failure meets the first real request
+// again, which reports it.
+type HostWarmer interface {
+	Warm(ctx context.Context, repo oci.Repository)
+}
+
 // Registry is everything the sync engine needs from OCI registries.
 type Registry interface {
 	TagLister
