@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/fluxcd/flux-mirror/core/auth"
-	"github.com/fluxcd/flux-mirror/core/oci"
 )
 
 // Validate checks c against every rule of the v1beta2 Config API and
@@ -39,23 +38,11 @@ func (c *ConfigV1Beta2) Validate(p Purpose) error {
 	entries := &Config{APIVersion: APIVersion, Kind: Kind, Artifacts: c.Artifacts, Charts: c.Charts}
 	l.errs = append(l.errs, FieldErrorsOf(entries.Validate(p))...)
 
-	seen := map[string]int{}
+	seen := hostSet{}
 	for i, h := range c.Hosts {
 		f := field{path: "hosts[" + strconv.Itoa(i) + "]", host: h.Host}
 		validateHostV1Beta2(&l, f, h)
-		if h.Host == "" {
-			continue
-		}
-		key := oci.CanonicalHost(h.Host)
-		if prev, ok := seen[key]; ok {
-			same := ""
-			if oci.IsDockerHub(h.Host) {
-				same = " (docker.io, index.docker.io and registry-1.docker.io all name Docker Hub)"
-			}
-			l.add(f.child("host").path, f.host, "duplicates hosts[%d]%s; each host may be listed once", prev, same)
-			continue
-		}
-		seen[key] = i
+		seen.claim(&l, f, i)
 	}
 	return l.err()
 }

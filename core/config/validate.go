@@ -131,25 +131,36 @@ func (c *Config) Validate(p Purpose) error {
 	for i, ch := range c.Charts {
 		validateChart(&l, root.child("charts").index(i), ch, claim)
 	}
-	seen := map[string]int{}
+	seen := hostSet{}
 	for i, h := range c.Hosts {
 		f := field{path: "hosts[" + strconv.Itoa(i) + "]", host: h.Host}
 		validateHost(&l, f, h)
-		if h.Host == "" {
-			continue
-		}
-		key := oci.CanonicalHost(h.Host)
-		if prev, ok := seen[key]; ok {
-			same := ""
-			if oci.IsDockerHub(h.Host) {
-				same = " (docker.io, index.docker.io and registry-1.docker.io all name Docker Hub)"
-			}
-			l.add(f.child("host").path, f.host, "duplicates hosts[%d]%s; each host may be listed once", prev, same)
-			continue
-		}
-		seen[key] = i
+		seen.claim(&l, f, i)
 	}
 	return l.err()
+}
+
+// hostSet finds hosts listed twice, Docker Hub's three names counting as
+// one.
+type hostSet map[string]int
+
+// claim records hosts[i] (at f) and reports it when an earlier entry
+// already named the same host.
+func (s hostSet) claim(l *errorList, f field, i int) {
+	if f.host == "" {
+		return
+	}
+	key := oci.CanonicalHost(f.host)
+	prev, ok := s[key]
+	if !ok {
+		s[key] = i
+		return
+	}
+	same := ""
+	if oci.IsDockerHub(f.host) {
+		same = " (docker.io, index.docker.io and registry-1.docker.io all name Docker Hub)"
+	}
+	l.add(f.child("host").path, f.host, "duplicates hosts[%d]%s; each host may be listed once", prev, same)
 }
 
 func validateArtifact(l *errorList, f field, a Artifact, claim func(field, string)) {
