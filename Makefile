@@ -58,7 +58,7 @@ tidy:
 demo: build
 	$(GO) run ./tools/demo -bin bin/flux-mirror
 
-# The sync benchmark takes about 15 minutes on 2 cores (1,000-tag and 1 GiB
+# The sync benchmark takes about 8 minutes on 2 cores (1,000-tag and 1 GiB
 # scenarios, four tools); it fails when flux-mirror breaks its request
 # contract or misses a performance target (bench/README.md).
 bench:
