@@ -19,6 +19,7 @@ func TestNumericFlagRanges(t *testing.T) {
 		{name: "concurrency 0", args: []string{"sync", cfg, "--concurrency", "0"}, want: "--concurrency must be greater than 0, got 0"},
 		{name: "concurrency -1 spaced", args: []string{"sync", cfg, "--concurrency", "-1"}, want: "--concurrency must be greater than 0, got -1"},
 		{name: "concurrency=-1", args: []string{"sync", cfg, "--concurrency=-1"}, want: "--concurrency must be greater than 0, got -1"},
+		{name: "max-per-host 0", args: []string{"sync", cfg, "--max-per-host", "0"}, want: "--max-per-host must be greater than 0, got 0"},
 		{name: "retries -1 spaced", args: []string{"sync", cfg, "--retries", "-1"}, want: "--retries must be 0 or more, got -1"},
 		{name: "retries=-1", args: []string{"sync", cfg, "--retries=-1"}, want: "--retries must be 0 or more, got -1"},
 		{name: "drift-exit-code -1 spaced", args: []string{"sync", cfg, "--drift-exit-code", "-1"}, want: "--drift-exit-code must be between 0 and 255, got -1"},

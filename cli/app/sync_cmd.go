@@ -20,7 +20,8 @@ import (
 type syncCmd struct {
 	Config        string `arg:"" optional:"" name:"config" help:"Config file, or - for stdin (default $$FLUX_MIRROR_CONFIG)." predictor:"file"`
 	Output        string `short:"o" enum:"text,yaml,json" default:"text" help:"Output format: text for people; yaml or json print the Report on stdout."`
-	Concurrency   int    `default:"4" help:"Copy jobs in flight across all entries (N > 0)."`
+	Concurrency   int    `default:"4" help:"Large blob transfers across all entries, in copy jobs (N > 0): at most 4xN blobs over 256 KiB move at once; checks, manifests and small blobs are bounded per host by --max-per-host."`
+	MaxPerHost    int    `name:"max-per-host" default:"32" help:"Most requests in flight to one registry or Helm repository host (N > 0): each host's limit starts at 16 (or N if smaller), grows while it answers fast, halves on 429/503 or rising latency, and waits out Retry-After."`
 	Retries       int    `default:"3" help:"Retry attempts per job (N >= 0), within the job's --timeout: the whole job again, for what retrying its failed request alone (--retry-window) did not fix."`
 	Overwrite     bool   `help:"Force overwrite: true on every entry: replace destination tags whose digest differs from the source."`
 	DriftExitCode int    `default:"2" help:"Exit code when drift is found and nothing failed (0..255)."`
@@ -44,8 +45,9 @@ type syncCmd struct {
 
 func (c *syncCmd) Help() string {
 	return `Plans every entry of the config (list the source tags or read the chart index, select, resolve digests, verify
-signatures, snapshot referrers), then copies on one pool of --concurrency workers. A destination tag that differs
-from the source is reported as drift and left alone unless overwrite is set.
+signatures, snapshot referrers), then copies: --concurrency bounds the large blob streams, --max-per-host the
+requests to each host. A destination tag that differs from the source is reported as drift and left alone unless
+overwrite is set.
 
 Exit codes: 0 everything copied or skipped as expected; 1 a tag or entry failed, or the config, flags or
 credentials could not be loaded; 2 (or --drift-exit-code) drift and no failure; 130 or 143 when interrupted by
@@ -57,6 +59,8 @@ func (c *syncCmd) Validate() error {
 	switch {
 	case c.Concurrency <= 0:
 		return fmt.Errorf("--concurrency must be greater than 0, got %d", c.Concurrency)
+	case c.MaxPerHost <= 0:
+		return fmt.Errorf("--max-per-host must be greater than 0, got %d", c.MaxPerHost)
 	case c.Retries < 0:
 		return fmt.Errorf("--retries must be 0 or more, got %d", c.Retries)
 	case c.IdleTimeout <= 0:
@@ -146,6 +150,7 @@ func (c *syncCmd) Run(ctx context.Context, e *env, g *Globals) error {
 	out := newSyncOutput(ctx, e, c, len(in.Artifacts)+len(in.Charts), log, logging)
 	engine := mirror.New(reg, mirror.Options{
 		Concurrency: c.Concurrency,
+		MaxPerHost:  c.MaxPerHost,
 		Retries:     c.Retries,
 		RetryWindow: requestRetryWindow(c.RetryWindow),
 		Timeout:     g.timeoutOr(mirror.DefaultTimeout),
