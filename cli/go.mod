@@ -13,6 +13,7 @@ require (
 	github.com/fluxcd/flux-mirror/adapters/metrics v0.0.0-00010101000000-000000000000
 	github.com/fluxcd/flux-mirror/adapters/registry v0.0.0-00010101000000-000000000000
 	github.com/fluxcd/flux-mirror/core v0.0.0-00010101000000-000000000000
+	github.com/fluxcd/flux-mirror/internal/testing/jwtgateway v0.0.0-00010101000000-000000000000
 	github.com/fluxcd/flux-mirror/providers/aws v0.0.0-00010101000000-000000000000
 	github.com/fluxcd/flux-mirror/providers/azure v0.0.0-00010101000000-000000000000
 	github.com/fluxcd/flux-mirror/providers/gcp v0.0.0-00010101000000-000000000000
@@ -241,3 +242,5 @@ replace (
 	github.com/fluxcd/flux-mirror/providers/github => ../providers/github
 	github.com/fluxcd/flux-mirror/providers/spiffe => ../providers/spiffe
 )
+
+replace github.com/fluxcd/flux-mirror/internal/testing/jwtgateway => ../internal/testing/jwtgateway

@@ -21,7 +21,7 @@ import (
 	"time"
 
 	"github.com/fluxcd/flux-mirror/adapters/hostauth"
-	"github.com/fluxcd/flux-mirror/adapters/hostauth/jwtgateway"
+	"github.com/fluxcd/flux-mirror/internal/testing/jwtgateway"
 	"github.com/fluxcd/flux-mirror/core/config"
 )
 

@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/fluxcd/flux-mirror/core v0.0.0-00010101000000-000000000000
+	github.com/fluxcd/flux-mirror/internal/testing/jwtgateway v0.0.0-00010101000000-000000000000
 	github.com/go-jose/go-jose/v4 v4.1.9
 	github.com/spiffe/go-spiffe/v2 v2.9.0
 )
@@ -18,3 +19,5 @@ require (
 )
 
 replace github.com/fluxcd/flux-mirror/core => ../../core
+
+replace github.com/fluxcd/flux-mirror/internal/testing/jwtgateway => ../../internal/testing/jwtgateway

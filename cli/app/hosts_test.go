@@ -13,7 +13,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"github.com/fluxcd/flux-mirror/adapters/hostauth/jwtgateway"
+	"github.com/fluxcd/flux-mirror/internal/testing/jwtgateway"
 	"github.com/fluxcd/flux-mirror/adapters/registry/registrytest"
 )
 

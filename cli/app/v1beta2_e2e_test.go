@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/fluxcd/flux-mirror/adapters/cosign/cosigntest"
-	"github.com/fluxcd/flux-mirror/adapters/hostauth/jwtgateway"
+	"github.com/fluxcd/flux-mirror/internal/testing/jwtgateway"
 	"github.com/fluxcd/flux-mirror/adapters/registry/registrytest"
 	"github.com/fluxcd/flux-mirror/core/report"
 )

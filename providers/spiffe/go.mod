@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/fluxcd/flux-mirror/adapters/hostauth v0.0.0-00010101000000-000000000000
 	github.com/fluxcd/flux-mirror/core v0.0.0-00010101000000-000000000000
+	github.com/fluxcd/flux-mirror/internal/testing/jwtgateway v0.0.0-00010101000000-000000000000
 	github.com/go-jose/go-jose/v4 v4.1.9
 	github.com/spiffe/go-spiffe/v2 v2.9.0
 	google.golang.org/grpc v1.85.0
@@ -24,3 +25,5 @@ replace (
 	github.com/fluxcd/flux-mirror/adapters/hostauth => ../../adapters/hostauth
 	github.com/fluxcd/flux-mirror/core => ../../core
 )
+
+replace github.com/fluxcd/flux-mirror/internal/testing/jwtgateway => ../../internal/testing/jwtgateway

@@ -58,3 +58,5 @@ require (
 	helm.sh/helm/v3 v3.22.0 // indirect
 	sigs.k8s.io/yaml v1.6.0 // indirect
 )
+
+replace github.com/fluxcd/flux-mirror/internal/testing/jwtgateway => ../jwtgateway

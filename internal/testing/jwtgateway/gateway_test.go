@@ -20,7 +20,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/fluxcd/flux-mirror/adapters/hostauth"
-	"github.com/fluxcd/flux-mirror/adapters/hostauth/jwtgateway"
+	"github.com/fluxcd/flux-mirror/internal/testing/jwtgateway"
 	"github.com/fluxcd/flux-mirror/core/config"
 )
 
