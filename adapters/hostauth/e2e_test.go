@@ -21,8 +21,8 @@ import (
 	"time"
 
 	"github.com/fluxcd/flux-mirror/adapters/hostauth"
-	"github.com/fluxcd/flux-mirror/internal/testing/jwtgateway"
 	"github.com/fluxcd/flux-mirror/core/config"
+	"github.com/fluxcd/flux-mirror/internal/testing/jwtgateway"
 )
 
 // issue creates a certificate signed by parent (self-signed when nil).

@@ -13,8 +13,8 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"github.com/fluxcd/flux-mirror/internal/testing/jwtgateway"
 	"github.com/fluxcd/flux-mirror/adapters/registry/registrytest"
+	"github.com/fluxcd/flux-mirror/internal/testing/jwtgateway"
 )
 
 func hostsHeader() string { return "apiVersion: mirror.plugin.fluxcd.io/v1beta1\nkind: Config\n" }

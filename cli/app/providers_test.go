@@ -17,9 +17,9 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
-	"github.com/fluxcd/flux-mirror/internal/testing/jwtgateway"
 	"github.com/fluxcd/flux-mirror/adapters/registry/registrytest"
 	"github.com/fluxcd/flux-mirror/core/auth"
+	"github.com/fluxcd/flux-mirror/internal/testing/jwtgateway"
 	"github.com/fluxcd/flux-mirror/providers/aws"
 	"github.com/fluxcd/flux-mirror/providers/github"
 	"github.com/fluxcd/flux-mirror/providers/spiffe"

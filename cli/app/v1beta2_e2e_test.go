@@ -19,9 +19,9 @@ import (
 	"time"
 
 	"github.com/fluxcd/flux-mirror/adapters/cosign/cosigntest"
-	"github.com/fluxcd/flux-mirror/internal/testing/jwtgateway"
 	"github.com/fluxcd/flux-mirror/adapters/registry/registrytest"
 	"github.com/fluxcd/flux-mirror/core/report"
+	"github.com/fluxcd/flux-mirror/internal/testing/jwtgateway"
 )
 
 // v1beta2Config is a v1beta2 config of entries (artifactConfig's format)

@@ -18,9 +18,9 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/fluxcd/flux-mirror/adapters/hostauth"
-	"github.com/fluxcd/flux-mirror/internal/testing/jwtgateway"
 	"github.com/fluxcd/flux-mirror/core/auth"
 	"github.com/fluxcd/flux-mirror/core/config"
+	"github.com/fluxcd/flux-mirror/internal/testing/jwtgateway"
 	"github.com/fluxcd/flux-mirror/providers/spiffe/spiffetest"
 )
 

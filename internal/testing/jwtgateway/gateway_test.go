@@ -20,8 +20,8 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/fluxcd/flux-mirror/adapters/hostauth"
-	"github.com/fluxcd/flux-mirror/internal/testing/jwtgateway"
 	"github.com/fluxcd/flux-mirror/core/config"
+	"github.com/fluxcd/flux-mirror/internal/testing/jwtgateway"
 )
 
 const (
