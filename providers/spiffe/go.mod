@@ -3,17 +3,15 @@ module github.com/fluxcd/flux-mirror/providers/spiffe
 go 1.26.0
 
 require (
-	github.com/fluxcd/flux-mirror/adapters/hostauth v0.0.0-00010101000000-000000000000
 	github.com/fluxcd/flux-mirror/core v0.0.0-00010101000000-000000000000
-	github.com/fluxcd/flux-mirror/internal/testing/jwtgateway v0.0.0-00010101000000-000000000000
 	github.com/go-jose/go-jose/v4 v4.1.9
 	github.com/spiffe/go-spiffe/v2 v2.9.0
 	google.golang.org/grpc v1.85.0
 )
 
 require (
-	github.com/Masterminds/semver/v3 v3.5.0 // indirect
 	github.com/Microsoft/go-winio v0.6.2 // indirect
+	go.yaml.in/yaml/v3 v3.0.6 // indirect
 	golang.org/x/net v0.62.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.43.0 // indirect

@@ -26,6 +26,7 @@ type options struct {
 	timeout time.Duration
 	logger  *slog.Logger
 	lookup  func(string) (string, bool)
+	now     func() time.Time
 }
 
 // WithAddr sets the Workload API address (unix:///path or tcp://ip:port)
@@ -41,13 +42,17 @@ func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout =
 // auth.Settings logger.
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
 
+// WithClock sets the clock the X.509 source checks an SVID's expiry
+// against (default time.Now), for tests of an agent that stopped renewing.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
 // withLookupEnv replaces os.LookupEnv, for tests.
 func withLookupEnv(f func(string) (string, bool)) Option {
 	return func(o *options) { o.lookup = f }
 }
 
 func newOptions(opts []Option) options {
-	o := options{timeout: DefaultTimeout, lookup: os.LookupEnv}
+	o := options{timeout: DefaultTimeout, lookup: os.LookupEnv, now: time.Now}
 	for _, opt := range opts {
 		opt(&o)
 	}

@@ -3,10 +3,7 @@ package spiffe
 import (
 	"context"
 	"errors"
-	"io"
 	"net"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,10 +14,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/fluxcd/flux-mirror/adapters/hostauth"
 	"github.com/fluxcd/flux-mirror/core/auth"
-	"github.com/fluxcd/flux-mirror/core/config"
-	"github.com/fluxcd/flux-mirror/internal/testing/jwtgateway"
 	"github.com/fluxcd/flux-mirror/providers/spiffe/spiffetest"
 )
 
@@ -180,72 +174,5 @@ func TestTokenErrors(t *testing.T) {
 				t.Errorf("error leaks a token: %v", err)
 			}
 		})
-	}
-}
-
-// TestTokenThroughHostauth mints the credential of a host with
-// credential.provider jwt-svid the way sync does, and presents it to a
-// registry that trusts the trust domain's JWT bundle.
-func TestTokenThroughHostauth(t *testing.T) {
-	t.Parallel()
-	const issuer = "https://oidc-discovery.example.org"
-	w := spiffetest.New(t, "example.org", spiffetest.WithJWTIssuer(issuer))
-	srv := httptest.NewServer(nil)
-	t.Cleanup(srv.Close)
-	host := strings.TrimPrefix(srv.URL, "http://")
-	gw, err := jwtgateway.New(jwtgateway.Config{Keys: w.JWTKeySet(), Issuer: issuer, Audience: host, Subject: w.ID().String()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Config.Handler = gw.Wrap(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		c, _ := jwtgateway.ClaimsFrom(r.Context())
-		_, _ = io.WriteString(rw, c.Subject)
-	}))
-
-	deps := hostauth.Deps{TokenProviders: map[string]auth.TokenProvider{
-		TokenProviderName: NewTokenFactory(env(map[string]string{EnvSocket: w.Socket()})),
-	}}
-	// aud defaults to the host.
-	src, err := hostauth.NewSource(config.Host{Host: host, Credential: &config.Credential{Provider: TokenProviderName}}, deps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cred, err := src.Credential(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !cred.Bearer() || cred.ExpiresAt.IsZero() {
-		t.Fatalf("credential %v expiring %v, want a bearer token with an expiry", cred, cred.ExpiresAt)
-	}
-	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/v2/", nil)
-	req.Header.Set("Authorization", "Bearer "+cred.Secret)
-	resp, err := srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || string(body) != "spiffe://example.org/mirror" {
-		t.Fatalf("registry answered %d %q", resp.StatusCode, body)
-	}
-
-	// A JWT-SVID minted for another audience is refused by the registry.
-	other, err := hostauth.NewSource(config.Host{Host: host, Credential: &config.Credential{Provider: TokenProviderName, Aud: "other.example"}}, deps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cred, err = other.Credential(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := gw.Verify(cred.Secret); err == nil || !strings.Contains(err.Error(), "invalid claims") {
-		t.Errorf("token for another audience: %v, want refused", err)
-	}
-
-	// With the agent gone, hostauth reports the provider's explanation.
-	w.Close()
-	gone, _ := hostauth.NewSource(config.Host{Host: host, Credential: &config.Credential{Provider: TokenProviderName, Aud: "third.example"}}, deps)
-	if _, err := gone.Credential(t.Context()); err == nil || !strings.Contains(err.Error(), `credential.provider "jwt-svid"`) || !strings.Contains(err.Error(), "is unavailable") {
-		t.Errorf("agent down: %v", err)
 	}
 }

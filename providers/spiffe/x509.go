@@ -62,7 +62,7 @@ func NewX509Source(ctx context.Context, opts ...Option) (*X509Source, error) {
 		return nil, fmt.Errorf("spiffe: %w", err)
 	}
 	o.log().Debug("connected to the SPIFFE Workload API", "addr", addr, "spiffeID", svid.ID.String(), "expiresAt", svid.Certificates[0].NotAfter)
-	return &X509Source{src: src, addr: addr, now: time.Now}, nil
+	return &X509Source{src: src, addr: addr, now: o.now}, nil
 }
 
 // GetX509SVID returns the current X.509-SVID. An SVID that expired because
