@@ -190,31 +190,13 @@ func validateTLSV1Beta2(l *errorList, f field, t TLSV1Beta2) {
 	}
 	if c := t.ClientAuth; c != nil {
 		g := f.child("clientAuth")
-		static := c.Certificate != nil || c.Key != nil
-		switch {
-		case c.Provider != "" && static:
-			l.add(g.path, g.host, "exactly one of provider or certificate and key must be set")
-		case c.Provider == "" && !static:
-			l.add(g.path, g.host, "exactly one of provider (spiffe) or certificate and key must be set")
-		case c.Provider == "" && c.Certificate == nil:
-			l.add(g.child("certificate").path, g.host, "is required with key")
-		case c.Provider == "" && c.Key == nil:
-			l.add(g.child("key").path, g.host, "is required with certificate")
-		}
+		checkClientCertificate(l, g, c.Provider, ProviderSPIFFE, c.Certificate, c.Key)
 		switch c.Provider {
 		case "", ProviderSPIFFE:
 		case ClientProviderX509SVID:
 			l.add(g.child("provider").path, g.host, "%q is the v1beta1 name; v1beta2 calls it %s", c.Provider, ProviderSPIFFE)
 		default:
 			l.add(g.child("provider").path, g.host, "%q is not supported; use %s (or a certificate and key)", c.Provider, ProviderSPIFFE)
-		}
-		for _, s := range []struct {
-			name string
-			src  *Source
-		}{{"certificate", c.Certificate}, {"key", c.Key}} {
-			if s.src != nil && count(s.src.FromPath != "", s.src.Value != "") != 1 {
-				l.add(g.child(s.name).path, g.host, "exactly one of fromPath or value must be set")
-			}
 		}
 	}
 }
@@ -226,13 +208,7 @@ func validateSPIFFEV1Beta2(l *errorList, f field, s SPIFFEServerV1Beta2) {
 	if s.ServerID != "" && !validSPIFFEIDPrefix(s.ServerID) {
 		l.add(f.child("serverID").path, f.host, "%q is not a SPIFFE ID (spiffe://<trust-domain>/<path>, e.g. spiffe://example.org/registry) or a prefix of one ending in / (e.g. spiffe://example.org/registries/)", s.ServerID)
 	}
-	if s.TrustDomain != "" && !trustDomainRE.MatchString(s.TrustDomain) {
-		hint := ""
-		if strings.HasPrefix(s.TrustDomain, "spiffe://") {
-			hint = "; write it without spiffe://"
-		}
-		l.add(f.child("trustDomain").path, f.host, "%q is not a trust domain name (lowercase letters, digits, . _ -) or self%s", s.TrustDomain, hint)
-	}
+	checkTrustDomain(l, f, s.TrustDomain)
 }
 
 // validSPIFFEIDPrefix accepts a SPIFFE ID, or one followed by '/' (a path

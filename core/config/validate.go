@@ -440,27 +440,34 @@ func validateTLS(l *errorList, f field, t TLS) {
 	}
 	if c := t.ClientAuth; c != nil {
 		g := f.child("clientAuth")
-		static := c.Certificate != nil || c.Key != nil
-		switch {
-		case c.Provider != "" && static:
-			l.add(g.path, g.host, "exactly one of provider or certificate and key must be set")
-		case c.Provider == "" && !static:
-			l.add(g.path, g.host, "exactly one of provider (x509-svid) or certificate and key must be set")
-		case c.Provider == "" && c.Certificate == nil:
-			l.add(g.child("certificate").path, g.host, "is required with key")
-		case c.Provider == "" && c.Key == nil:
-			l.add(g.child("key").path, g.host, "is required with certificate")
-		}
+		checkClientCertificate(l, g, c.Provider, ClientProviderX509SVID, c.Certificate, c.Key)
 		if c.Provider != "" {
 			validateProviderName(l, g.child("provider"), c.Provider)
 		}
-		for _, s := range []struct {
-			name string
-			src  *Source
-		}{{"certificate", c.Certificate}, {"key", c.Key}} {
-			if s.src != nil && count(s.src.FromPath != "", s.src.Value != "") != 1 {
-				l.add(g.child(s.name).path, g.host, "exactly one of fromPath or value must be set")
-			}
+	}
+}
+
+// checkClientCertificate is the rule of clientAuth in either apiVersion:
+// a provider (named provider in the message) or a certificate and key,
+// each from exactly one of fromPath or value.
+func checkClientCertificate(l *errorList, g field, provider, named string, cert, key *Source) {
+	static := cert != nil || key != nil
+	switch {
+	case provider != "" && static:
+		l.add(g.path, g.host, "exactly one of provider or certificate and key must be set")
+	case provider == "" && !static:
+		l.add(g.path, g.host, "exactly one of provider (%s) or certificate and key must be set", named)
+	case provider == "" && cert == nil:
+		l.add(g.child("certificate").path, g.host, "is required with key")
+	case provider == "" && key == nil:
+		l.add(g.child("key").path, g.host, "is required with certificate")
+	}
+	for _, s := range []struct {
+		name string
+		src  *Source
+	}{{"certificate", cert}, {"key", key}} {
+		if s.src != nil && count(s.src.FromPath != "", s.src.Value != "") != 1 {
+			l.add(g.child(s.name).path, g.host, "exactly one of fromPath or value must be set")
 		}
 	}
 }
@@ -472,13 +479,20 @@ func validateSPIFFE(l *errorList, f field, s SPIFFEServer) {
 	if s.ServerID != "" && !validSPIFFEID(s.ServerID) {
 		l.add(f.child("serverID").path, f.host, "%q is not a SPIFFE ID (spiffe://<trust-domain>/<path>, e.g. spiffe://example.org/registry)", s.ServerID)
 	}
-	if s.TrustDomain != "" && !trustDomainRE.MatchString(s.TrustDomain) {
-		hint := ""
-		if strings.HasPrefix(s.TrustDomain, "spiffe://") {
-			hint = "; write it without spiffe://"
-		}
-		l.add(f.child("trustDomain").path, f.host, "%q is not a trust domain name (lowercase letters, digits, . _ -) or self%s", s.TrustDomain, hint)
+	checkTrustDomain(l, f, s.TrustDomain)
+}
+
+// checkTrustDomain refuses a trustDomain that is not a trust domain name
+// (or self), with a hint for the spiffe:// prefix people tend to write.
+func checkTrustDomain(l *errorList, f field, td string) {
+	if td == "" || trustDomainRE.MatchString(td) {
+		return
 	}
+	hint := ""
+	if strings.HasPrefix(td, "spiffe://") {
+		hint = "; write it without spiffe://"
+	}
+	l.add(f.child("trustDomain").path, f.host, "%q is not a trust domain name (lowercase letters, digits, . _ -) or self%s", td, hint)
 }
 
 func validSPIFFEID(s string) bool {
