@@ -91,11 +91,7 @@ func validateHostV1Beta2(l *errorList, f field, h HostV1Beta2) {
 	if h.TLS != nil {
 		validateTLSV1Beta2(l, f.child("tls"), *h.TLS)
 	}
-	if h.MaxChunkSize < 0 {
-		l.add(f.child("maxChunkSize").path, f.host, "must be >= 0 KiB (0 disables chunked uploads), got %d", h.MaxChunkSize)
-	} else if h.MaxChunkSize > maxChunkSize {
-		l.add(f.child("maxChunkSize").path, f.host, "must be at most %d KiB, got %d", int64(maxChunkSize), h.MaxChunkSize)
-	}
+	checkMaxChunkSize(l, f, h.MaxChunkSize)
 }
 
 func validateCredentialV1Beta2(l *errorList, f field, c CredentialV1Beta2) {

@@ -376,10 +376,15 @@ func validateHost(l *errorList, f field, h Host) {
 	if h.TLS != nil {
 		validateTLS(l, f.child("tls"), *h.TLS)
 	}
-	if h.MaxChunkSize < 0 {
-		l.add(f.child("maxChunkSize").path, f.host, "must be >= 0 KiB (0 disables chunked uploads), got %d", h.MaxChunkSize)
-	} else if h.MaxChunkSize > maxChunkSize {
-		l.add(f.child("maxChunkSize").path, f.host, "must be at most %d KiB, got %d", int64(maxChunkSize), h.MaxChunkSize)
+	checkMaxChunkSize(l, f, h.MaxChunkSize)
+}
+
+// checkMaxChunkSize is the maxChunkSize range of either apiVersion, in KiB.
+func checkMaxChunkSize(l *errorList, f field, n int64) {
+	if n < 0 {
+		l.add(f.child("maxChunkSize").path, f.host, "must be >= 0 KiB (0 disables chunked uploads), got %d", n)
+	} else if n > maxChunkSize {
+		l.add(f.child("maxChunkSize").path, f.host, "must be at most %d KiB, got %d", int64(maxChunkSize), n)
 	}
 }
 
