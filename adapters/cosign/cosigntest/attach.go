@@ -40,8 +40,7 @@ func Attach(t testing.TB, repo, subjectDigest string, bundleJSON []byte, opts ..
 }
 
 func attach(repoRef, subjectDigest string, bundleJSON []byte, opts ...remote.Option) (string, error) {
-	repoRef = strings.TrimPrefix(strings.TrimPrefix(repoRef, "http://"), "https://")
-	repo, err := name.NewRepository(repoRef, name.Insecure)
+	repo, err := parseRepo(repoRef)
 	if err != nil {
 		return "", err
 	}
@@ -166,3 +165,10 @@ func (r rawManifest) RawManifest() ([]byte, error) { return r.raw, nil }
 
 // MediaType returns the manifest media type sent as Content-Type.
 func (r rawManifest) MediaType() (types.MediaType, error) { return r.mediaType, nil }
+
+// parseRepo parses a test registry's repository, with or without an
+// http:// or https:// prefix; plain HTTP is allowed, as on loopback.
+func parseRepo(ref string) (name.Repository, error) {
+	ref = strings.TrimPrefix(strings.TrimPrefix(ref, "http://"), "https://")
+	return name.NewRepository(ref, name.Insecure)
+}

@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/static"
@@ -250,8 +249,7 @@ func AttachLegacy(t testing.TB, repo, digest string, sigs []LegacySignature, opt
 }
 
 func attachLegacy(repoRef, digest string, sigs []LegacySignature, opts ...remote.Option) (string, error) {
-	repoRef = strings.TrimPrefix(strings.TrimPrefix(repoRef, "http://"), "https://")
-	repo, err := name.NewRepository(repoRef, name.Insecure)
+	repo, err := parseRepo(repoRef)
 	if err != nil {
 		return "", err
 	}
