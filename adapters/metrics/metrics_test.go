@@ -1,6 +1,9 @@
 package metrics
 
 import (
+	"context"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -170,8 +173,57 @@ func TestTextfile(t *testing.T) {
 	}
 }
 
-func TestRegistryNeedsAReport(t *testing.T) {
-	if _, err := Registry(Run{}, time.Time{}); err == nil {
-		t.Fatal("want an error for a run without a report")
+func TestNeedsAReport(t *testing.T) {
+	if _, err := families(Run{}, time.Time{}); !errors.Is(err, errNoReport) {
+		t.Errorf("families: got %v, want %v", err, errNoReport)
+	}
+	if err := WriteTextfile(filepath.Join(t.TempDir(), "m.prom"), Run{}); !errors.Is(err, errNoReport) {
+		t.Errorf("WriteTextfile: got %v, want %v", err, errNoReport)
+	}
+	if err := Push(context.Background(), "http://127.0.0.1:9/", DefaultJob, nil, Run{}, nil); !errors.Is(err, errNoReport) {
+		t.Errorf("Push: got %v, want %v", err, errNoReport)
+	}
+}
+
+func TestBadLabels(t *testing.T) {
+	tests := []struct {
+		name   string
+		labels map[string]string
+		want   string
+	}{
+		{"an empty name", map[string]string{"": "x"}, `metric label "": a name matches`},
+		{"a dash", map[string]string{"shard-id": "x"}, `metric label "shard-id": a name matches`},
+		{"a leading digit", map[string]string{"0shard": "x"}, `metric label "0shard": a name matches`},
+		{"a unicode name", map[string]string{"schärd": "x"}, `metric label "schärd": a name matches`},
+		{"a reserved name", map[string]string{"__name__": "x"}, `metric label "__name__": a name matches`},
+		{"a label of the tags", map[string]string{"outcome": "x"}, `metric label "outcome": flux_mirror_tags has a label of that name`},
+		{"a label of the hosts", map[string]string{"host": "x"}, `metric label "host": flux_mirror_requests has a label of that name`},
+		{"a value that is no UTF-8", map[string]string{"shard": "\xff"}, `metric label shard: the value "\xff" is not valid UTF-8`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			run := newRun(report.StatusCopied)
+			run.Labels = tc.labels
+			path := filepath.Join(t.TempDir(), "m.prom")
+			err := WriteTextfile(path, run)
+			if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+				t.Fatalf("WriteTextfile: got %v, want an error starting %q", err, tc.want)
+			}
+			if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("the file was written: %v", err)
+			}
+			if err := Push(context.Background(), "http://127.0.0.1:9/", DefaultJob, nil, run, nil); err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+				t.Errorf("Push: got %v, want an error starting %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestAHostThatIsNoUTF8(t *testing.T) {
+	run := newRun(report.StatusCopied)
+	run.Hosts = map[string]HostStats{"h\xc3": {}}
+	want := `metric label host of flux_mirror_requests: the value "h\xc3" is not valid UTF-8`
+	if _, err := families(run, time.Time{}); err == nil || err.Error() != want {
+		t.Errorf("got %v, want %s", err, want)
 	}
 }

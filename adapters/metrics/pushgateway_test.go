@@ -169,6 +169,28 @@ func TestPushToARealPushgateway(t *testing.T) {
 			t.Errorf("after a failed push: %s = %v, want %v", k, got[k], v)
 		}
 	}
+
+	// Grouping values with '/' and empty ones travel base64-encoded.
+	for _, shard := range []string{"1/2", ""} {
+		if err := Push(ctx, url, DefaultJob, map[string]string{"shard": shard}, ok, nil); err != nil {
+			t.Fatalf("shard %q: %v", shard, err)
+		}
+		k := "flux_mirror_tags{config=mirror,outcome=copied,shard=" + shard + "}"
+		if got := scrape(t, url); got[k] != 1 {
+			t.Errorf("shard %q: %s = %v, want 1", shard, k, got[k])
+		}
+	}
+
+	// Label values that need escaping reach the Pushgateway intact.
+	esc := newRun(report.StatusCopied)
+	esc.Labels = map[string]string{"config": "a\"b\\c\nd €"}
+	if err := Push(ctx, url, DefaultJob, map[string]string{"shard": "esc"}, esc, nil); err != nil {
+		t.Fatal(err)
+	}
+	k := "flux_mirror_tags{config=a\"b\\c\nd €,outcome=copied,shard=esc}"
+	if got := scrape(t, url); got[k] != 1 {
+		t.Errorf("%q = %v, want 1", k, got[k])
+	}
 }
 
 func TestPushRefusesBadURLs(t *testing.T) {
