@@ -1,6 +1,6 @@
 # flux-mirror: a multi-module Go workspace (see go.work).
 #
-#   make build   builds bin/flux-mirror with every provider
+#   make build   builds bin/flux-mirror with every provider, static, as released
 #   make test    vets and tests every module in the workspace, then checks
 #                that each module also builds and vets alone (GOWORK=off)
 #   make demo    a local end-to-end run: two registries and a Helm repository
@@ -23,7 +23,7 @@ RACE_MODULES ?= core adapters/registry
 all: build
 
 build:
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/flux-mirror ./cli/cmd/flux-mirror
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/flux-mirror ./cli/cmd/flux-mirror
 
 test: fmt-check test-modules check-standalone
 

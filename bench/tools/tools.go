@@ -109,10 +109,12 @@ func GoInstall(ctx context.Context, pkg, version, dir string) (string, error) {
 
 // BuildFluxMirror builds the flux-mirror binary from the module at cliDir
 // (the repository's cli/ folder; the go.work above it, if any, applies) into
-// out, and returns out.
+// out, and returns out. It is built as make dist, make image and the
+// release build it: static (CGO_ENABLED=0), without symbol tables.
 func BuildFluxMirror(ctx context.Context, cliDir, out string) (string, error) {
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", out, "./cmd/flux-mirror")
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, "./cmd/flux-mirror")
 	cmd.Dir = cliDir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if _, err := Run(cmd); err != nil {
 		return "", fmt.Errorf("build flux-mirror: %w", err)
 	}
