@@ -15,3 +15,8 @@ func setParentDeathSignal(cmd *exec.Cmd) {
 // closeOnExec keeps the launcher's report pipe out of the measured
 // program, so that only the launcher holds it open.
 func closeOnExec(f *os.File) { syscall.CloseOnExec(int(f.Fd())) }
+
+// FlushDirtyPages writes the page cache's dirty pages to disk and waits, so
+// that a timed run does not compete with the writeback of what was written
+// before it (the seeded source, the previous run's destination).
+func FlushDirtyPages() { syscall.Sync() }
