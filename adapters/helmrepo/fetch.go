@@ -33,7 +33,7 @@ func (s *Source) get(ctx context.Context, r request) ([]byte, error) {
 	defer body.Close()
 	data, err := io.ReadAll(body)
 	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w", redact(r.url), err)
+		return nil, fmt.Errorf("GET %s: %w", core.RedactedURL(r.url), err)
 	}
 	return data, nil
 }
@@ -45,7 +45,7 @@ func (s *Source) get(ctx context.Context, r request) ([]byte, error) {
 // query values and never carry credentials; those no retry can fix (a
 // malformed URL, a TLS certificate error, a redirect loop) are permanent.
 func (s *Source) open(ctx context.Context, r request) (*limitedBody, error) {
-	shown := redact(r.url)
+	shown := core.RedactedURL(r.url)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.url.String(), nil)
 	if err != nil {
 		return nil, retry.Permanent(fmt.Errorf("GET %s: %w", shown, err))

@@ -190,22 +190,6 @@ func TestRepoKeyAndFindEntry(t *testing.T) {
 	}
 }
 
-func TestRedact(t *testing.T) {
-	t.Parallel()
-	tests := []struct{ in, want string }{
-		{"https://user:pass@host/path/index.yaml", "https://host/path/index.yaml"},
-		{"https://host/c.tgz?sig=secret&x=1", "https://host/c.tgz?sig=REDACTED&x=REDACTED"},
-		{"https://host/c.tgz", "https://host/c.tgz"},
-		{"https://user:p%zz@host/x?tok=s", "https://host/x"},
-		{"::bad@x", "::bad@x"},
-	}
-	for _, tt := range tests {
-		if got := redactString(tt.in); got != tt.want {
-			t.Errorf("redactString(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
 func TestNormalizeDigest(t *testing.T) {
 	t.Parallel()
 	hex := strings.Repeat("ab", 32)

@@ -150,7 +150,7 @@ func (s *Source) ChartVersions(ctx context.Context, repoURL, name string) ([]mir
 		return nil, err
 	}
 	if !scan.found {
-		return nil, fmt.Errorf("chart %q is not in the index %s%s: %w", name, redact(idx.url), suggest(scan, name), core.ErrNotFound)
+		return nil, fmt.Errorf("chart %q is not in the index %s%s: %w", name, core.RedactedURL(idx.url), suggest(scan, name), core.ErrNotFound)
 	}
 	out := make([]mirror.ChartVersion, len(scan.versions))
 	for i, v := range scan.versions {
@@ -204,7 +204,7 @@ func (s *Source) index(ctx context.Context, repo *url.URL, name string) (*chartS
 		select {
 		case <-call.done:
 		case <-ctx.Done():
-			return nil, nil, fmt.Errorf("wait for the index of Helm repository %s: %w", redact(repo), context.Cause(ctx))
+			return nil, nil, fmt.Errorf("wait for the index of Helm repository %s: %w", core.RedactedURL(repo), context.Cause(ctx))
 		}
 		if call.err == nil {
 			scan, err := call.idx.chart(name, repo, s.maxPart)
@@ -226,9 +226,9 @@ func (s *Source) fetchIndex(ctx context.Context, repo *url.URL, name string) (*c
 	}
 	indexURL, err := url.Parse(mustResolve(repo, "index.yaml"))
 	if err != nil {
-		return nil, nil, retry.Permanent(fmt.Errorf("index URL of Helm repository %s: %w", redact(repo), err))
+		return nil, nil, retry.Permanent(fmt.Errorf("index URL of Helm repository %s: %w", core.RedactedURL(repo), err))
 	}
-	s.log.Debug("fetching Helm repository index", "url", redact(indexURL), "credentials", rc.entry.hasCredentials())
+	s.log.Debug("fetching Helm repository index", "url", core.RedactedURL(indexURL), "credentials", rc.entry.hasCredentials())
 	body, err := s.open(ctx, request{client: rc.client, url: indexURL, limit: s.maxIndex})
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w%s", err, s.hint(err, rc.entry, repo))
@@ -246,14 +246,14 @@ func (s *Source) fetchIndex(ctx context.Context, repo *url.URL, name string) (*c
 	if err != nil {
 		if rerr := body.err; rerr != nil {
 			// The transfer failed (or went over the limit), not the index.
-			return nil, nil, fmt.Errorf("GET %s: %w", redact(indexURL), rerr)
+			return nil, nil, fmt.Errorf("GET %s: %w", core.RedactedURL(indexURL), rerr)
 		}
 		// The repository answered with content that is not an index (or
 		// one this reader refuses): asking again cannot help.
-		return nil, nil, retry.Permanent(fmt.Errorf("read %s: %w; check that the URL points at a classic Helm repository that serves index.yaml", redact(indexURL), err))
+		return nil, nil, retry.Permanent(fmt.Errorf("read %s: %w; check that the URL points at a classic Helm repository that serves index.yaml", core.RedactedURL(indexURL), err))
 	}
 	idx.scans[name] = scanResult{scan: scan}
-	s.log.Debug("fetched Helm repository index", "url", redact(indexURL), "bytes", body.n, "compressed", idx.gz.Len(), "charts", scan.charts)
+	s.log.Debug("fetched Helm repository index", "url", core.RedactedURL(indexURL), "bytes", body.n, "compressed", idx.gz.Len(), "charts", scan.charts)
 	return idx, scan, nil
 }
 
@@ -286,7 +286,7 @@ func (c *cachedIndex) chart(name string, repo *url.URL, maxPart int) (*chartScan
 		r.scan, err = scanIndex(zr, repo, name, maxPart)
 	}
 	if err != nil {
-		r.err = retry.Permanent(fmt.Errorf("read %s: %w", redact(c.url), err))
+		r.err = retry.Permanent(fmt.Errorf("read %s: %w", core.RedactedURL(c.url), err))
 	}
 	c.mu.Lock()
 	c.scans[name] = r
@@ -316,9 +316,9 @@ func (s *Source) hint(err error, e *repoEntry, repo *url.URL) string {
 	switch he.StatusCode {
 	case http.StatusUnauthorized, http.StatusForbidden:
 		if e.hasCredentials() {
-			return fmt.Sprintf(" (the credentials of repository %q in %s were rejected; update them with 'helm repo add %s %s --username <user> --password-stdin --force-update')", e.Name, config, e.Name, redact(repo))
+			return fmt.Sprintf(" (the credentials of repository %q in %s were rejected; update them with 'helm repo add %s %s --username <user> --password-stdin --force-update')", e.Name, config, e.Name, core.RedactedURL(repo))
 		}
-		return fmt.Sprintf(" (no credentials for this repository in %s; add them with 'helm repo add <name> %s --username <user> --password-stdin')", config, redact(repo))
+		return fmt.Sprintf(" (no credentials for this repository in %s; add them with 'helm repo add <name> %s --username <user> --password-stdin')", config, core.RedactedURL(repo))
 	case http.StatusNotFound:
 		if strings.HasSuffix(he.URL, "/index.yaml") {
 			return " (is this the URL of a classic Helm repository? it must serve index.yaml)"
@@ -360,7 +360,7 @@ func (s *Source) DownloadChart(ctx context.Context, repoURL string, v mirror.Cha
 		return mirror.ChartPackage{}, retry.Permanent(err)
 	}
 	if len(v.URLs) == 0 {
-		return mirror.ChartPackage{}, retry.Permanent(fmt.Errorf("the index of Helm repository %s lists no URL for this version", redact(repo)))
+		return mirror.ChartPackage{}, retry.Permanent(fmt.Errorf("the index of Helm repository %s lists no URL for this version", core.RedactedURL(repo)))
 	}
 	raw, err := resolveReference(repo, v.URLs[0])
 	if err != nil {
@@ -368,16 +368,16 @@ func (s *Source) DownloadChart(ctx context.Context, repoURL string, v mirror.Cha
 	}
 	chartURL, err := url.Parse(raw)
 	if err != nil {
-		return mirror.ChartPackage{}, retry.Permanent(fmt.Errorf("parse chart URL %s: %w", redactString(raw), err))
+		return mirror.ChartPackage{}, retry.Permanent(fmt.Errorf("parse chart URL %s: %w", core.RedactURL(raw), err))
 	}
 	if chartURL.Scheme != "http" && chartURL.Scheme != "https" {
-		return mirror.ChartPackage{}, retry.Permanent(fmt.Errorf("chart URL %s: only http and https URLs are supported", redact(chartURL)))
+		return mirror.ChartPackage{}, retry.Permanent(fmt.Errorf("chart URL %s: only http and https URLs are supported", core.RedactedURL(chartURL)))
 	}
 	digest := v.Digest
 	if digest != "" {
 		digest = normalizeDigest(digest)
 		if !validDigest(digest) {
-			return mirror.ChartPackage{}, retry.Permanent(fmt.Errorf("the index of Helm repository %s announces digest %q, which is not a sha256 hex digest", redact(repo), v.Digest))
+			return mirror.ChartPackage{}, retry.Permanent(fmt.Errorf("the index of Helm repository %s announces digest %q, which is not a sha256 hex digest", core.RedactedURL(repo), v.Digest))
 		}
 	}
 	rc, err := s.repoClients(repo)
@@ -385,7 +385,7 @@ func (s *Source) DownloadChart(ctx context.Context, repoURL string, v mirror.Cha
 		return mirror.ChartPackage{}, err
 	}
 	trusted := rc.trusted(chartURL)
-	s.log.Debug("downloading Helm chart", "chart", v.Name, "version", v.Version, "url", redact(chartURL), "credentials", trusted && rc.entry.hasCredentials())
+	s.log.Debug("downloading Helm chart", "chart", v.Name, "version", v.Version, "url", core.RedactedURL(chartURL), "credentials", trusted && rc.entry.hasCredentials())
 	body, err := s.get(ctx, request{client: rc.client, url: chartURL, limit: s.maxChart})
 	if err != nil {
 		hint := s.hint(err, rc.entry, repo)
@@ -397,14 +397,14 @@ func (s *Source) DownloadChart(ctx context.Context, repoURL string, v mirror.Cha
 	if digest != "" {
 		if got := sha256Hex(body); got != digest {
 			return mirror.ChartPackage{}, fmt.Errorf("%w: %s has sha256 %s, the index announces %s (the repository index is stale or the tarball was replaced)",
-				core.ErrDigestMismatch, redact(chartURL), got, digest)
+				core.ErrDigestMismatch, core.RedactedURL(chartURL), got, digest)
 		}
 	}
 	config, err := chartConfig(body, v.Name, v.Version)
 	if err != nil {
 		// The bytes are what the repository serves: another download
 		// brings the same.
-		return mirror.ChartPackage{}, retry.Permanent(fmt.Errorf("%s: %w", redact(chartURL), err))
+		return mirror.ChartPackage{}, retry.Permanent(fmt.Errorf("%s: %w", core.RedactedURL(chartURL), err))
 	}
 	return mirror.ChartPackage{Tarball: body, ConfigJSON: config}, nil
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/fluxcd/flux-mirror/core"
 )
 
 // parseRepoURL parses a Helm repository URL and checks that it is an
@@ -11,13 +13,13 @@ import (
 func parseRepoURL(repoURL string) (*url.URL, error) {
 	u, err := url.Parse(repoURL)
 	if err != nil {
-		return nil, fmt.Errorf("invalid Helm repository URL %q: it must be an absolute http:// or https:// URL", redactString(repoURL))
+		return nil, fmt.Errorf("invalid Helm repository URL %q: it must be an absolute http:// or https:// URL", core.RedactURL(repoURL))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("invalid Helm repository URL %s: the scheme must be http or https (charts in OCI registries belong under artifacts)", redact(u))
+		return nil, fmt.Errorf("invalid Helm repository URL %s: the scheme must be http or https (charts in OCI registries belong under artifacts)", core.RedactedURL(u))
 	}
 	if u.Host == "" {
-		return nil, fmt.Errorf("invalid Helm repository URL %s: it has no host", redact(u))
+		return nil, fmt.Errorf("invalid Helm repository URL %s: it has no host", core.RedactedURL(u))
 	}
 	return u, nil
 }
@@ -46,7 +48,7 @@ func repoKey(u *url.URL) string {
 func resolveReference(base *url.URL, ref string) (string, error) {
 	r, err := url.Parse(ref)
 	if err != nil {
-		return "", fmt.Errorf("parse chart URL %q: %w", redactString(ref), err)
+		return "", fmt.Errorf("parse chart URL %q: %w", core.RedactURL(ref), err)
 	}
 	if r.IsAbs() {
 		return ref, nil
@@ -57,45 +59,4 @@ func resolveReference(base *url.URL, ref string) (string, error) {
 	resolved := b.ResolveReference(r)
 	resolved.RawQuery = b.RawQuery
 	return resolved.String(), nil
-}
-
-// redact returns u for messages and logs: without userinfo, and with every
-// query value replaced, since either may carry a secret.
-func redact(u *url.URL) string {
-	if u == nil {
-		return ""
-	}
-	c := *u
-	c.User = nil
-	if c.RawQuery != "" {
-		q, err := url.ParseQuery(c.RawQuery)
-		if err != nil {
-			c.RawQuery = "REDACTED"
-		} else {
-			for k := range q {
-				q[k] = []string{"REDACTED"}
-			}
-			c.RawQuery = q.Encode()
-		}
-	}
-	return c.String()
-}
-
-// redactString redacts a URL string, also one that does not parse.
-func redactString(s string) string {
-	if u, err := url.Parse(s); err == nil {
-		return redact(u)
-	}
-	if i := strings.IndexAny(s, "?#"); i >= 0 {
-		s = s[:i]
-	}
-	if scheme, rest, ok := strings.Cut(s, "://"); ok {
-		if at := strings.LastIndex(rest, "@"); at >= 0 {
-			if slash := strings.Index(rest, "/"); slash < 0 || at < slash {
-				rest = rest[at+1:]
-			}
-		}
-		s = scheme + "://" + rest
-	}
-	return s
 }

@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/fluxcd/flux-mirror/core"
 )
 
 // DefaultJob is the Pushgateway job label of flux-mirror's metrics.
@@ -31,7 +33,7 @@ const maxErrorBody = 512
 func Push(ctx context.Context, gatewayURL, job string, grouping map[string]string, run Run, client *http.Client) error {
 	u, err := url.Parse(gatewayURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("pushgateway URL %q: it must be an absolute http:// or https:// URL", gatewayURL)
+		return fmt.Errorf("pushgateway URL %q: it must be an absolute http:// or https:// URL", core.RedactURL(gatewayURL))
 	}
 	if u.User != nil {
 		return fmt.Errorf("pushgateway URL %s: put no credentials in the URL", u.Redacted())

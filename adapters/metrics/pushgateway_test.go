@@ -194,7 +194,11 @@ func TestPushToARealPushgateway(t *testing.T) {
 }
 
 func TestPushRefusesBadURLs(t *testing.T) {
-	for _, u := range []string{"", "pushgateway:9091", "ftp://h/", "http://user:secret@h:9091"} {
+	for _, u := range []string{
+		"", "pushgateway:9091", "ftp://h/", "http://user:secret@h:9091",
+		// url.Parse refuses these, with the password in its error.
+		"http://user:secret@h:port/", "ftp://user:secret@h%zz/", "http://us@er:secret@h:bad?x=@y",
+	} {
 		err := Push(context.Background(), u, DefaultJob, nil, newRun(report.StatusCopied), nil)
 		if err == nil {
 			t.Errorf("Push(%q): want an error", u)

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/fluxcd/flux-mirror/core"
 	"github.com/fluxcd/flux-mirror/core/oci"
 	"github.com/fluxcd/flux-mirror/core/selection"
 )
@@ -245,7 +246,7 @@ func validateVerify(l *errorList, f field, v Verify) {
 		if id.Issuer == "" {
 			l.add(g.child("issuer").path, g.host, "is required; the OIDC issuer URL, e.g. https://token.actions.githubusercontent.com")
 		} else if msg := checkURL(id.Issuer, "http", "https"); msg != "" {
-			l.add(g.child("issuer").path, g.host, "%q %s (e.g. https://token.actions.githubusercontent.com)", id.Issuer, msg)
+			l.add(g.child("issuer").path, g.host, "%q %s (e.g. https://token.actions.githubusercontent.com)", core.RedactURL(id.Issuer), msg)
 		}
 		if id.Subject == "" {
 			l.add(g.child("subject").path, g.host, "is required; a Go regular expression matched against the certificate identity, e.g. ^https://github\\.com/org/.*$")
@@ -287,11 +288,11 @@ func validateChart(l *errorList, f field, c Chart, claim func(field, string)) {
 	if c.Source == "" {
 		l.add(f.child("source").path, f.host, "is required; the http or https URL of the Helm repository")
 	} else if msg := checkURL(c.Source, "http", "https"); msg != "" {
-		l.add(f.child("source").path, f.host, "%q %s, e.g. https://charts.example.com", c.Source, msg)
+		l.add(f.child("source").path, f.host, "%q %s, e.g. https://charts.example.com", core.RedactURL(c.Source), msg)
 	} else if u, _ := url.Parse(c.Source); u.User != nil {
 		l.add(f.child("source").path, f.host, "must not embed credentials; add the repository with helm repo add and flux mirror reads them from the Helm repositories config")
 	} else if u.RawQuery != "" || u.Fragment != "" || strings.Contains(c.Source, "?") || strings.Contains(c.Source, "#") {
-		l.add(f.child("source").path, f.host, "%q must not have a query or fragment; it is the base URL of the repository's index.yaml", c.Source)
+		l.add(f.child("source").path, f.host, "%q must not have a query or fragment; it is the base URL of the repository's index.yaml", core.RedactURL(c.Source))
 	}
 	validateChartDestination(l, f, c, nameOK, claim)
 	for _, e := range selection.CheckVersions(c.Version, c.Limit) {

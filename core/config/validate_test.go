@@ -338,6 +338,11 @@ func TestValidateInvalid(t *testing.T) {
 			want:   "charts[0].source: is required; the http or https URL of the Helm repository",
 		},
 		{
+			name:   "chart source with credentials that does not parse",
+			mutate: func(c *Config) { c.Charts[0].Source = "https://user:secret@charts.example.com:port/x?token=secret" },
+			want:   `charts[0].source: "https://charts.example.com:port/x" is not a valid URL, e.g. https://charts.example.com`,
+		},
+		{
 			name:   "chart source with credentials",
 			mutate: func(c *Config) { c.Charts[0].Source = "https://user:secret@charts.example.com" },
 			want:   "charts[0].source: must not embed credentials; add the repository with helm repo add and flux mirror reads them from the Helm repositories config",
@@ -345,7 +350,7 @@ func TestValidateInvalid(t *testing.T) {
 		{
 			name:   "chart source with query",
 			mutate: func(c *Config) { c.Charts[0].Source = "https://charts.example.com/?x=1" },
-			want:   `charts[0].source: "https://charts.example.com/?x=1" must not have a query or fragment; it is the base URL of the repository's index.yaml`,
+			want:   `charts[0].source: "https://charts.example.com/?x=REDACTED" must not have a query or fragment; it is the base URL of the repository's index.yaml`,
 		},
 		{
 			name:   "chart destination scheme",

@@ -1,0 +1,64 @@
+package core
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func TestRedactURL(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"https://charts.example.com/stable", "https://charts.example.com/stable"},
+		{"https://user:secret@charts.example.com/x", "https://charts.example.com/x"},
+		{"https://h/index.yaml?token=secret&a=b", "https://h/index.yaml?a=REDACTED&token=REDACTED"},
+		{"https://h/x?%zz=secret", "https://h/x?REDACTED"},
+		// url.Parse refuses these, each with the secret in its error.
+		{"https://user:secret@h:port/", "https://h:port/"},
+		{"https://user:secret@h%zz/a", "https://h%zz/a"},
+		{"https://us@er:secret@h:bad/a@b", "https://h:bad/a@b"},
+		{"https://h:bad/x?token=secret", "https://h:bad/x"},
+		{"https://h:bad/x#secret", "https://h:bad/x"},
+		{"https://user:p%zz@host/x?tok=s", "https://host/x"},
+		{"::bad@x", "::bad@x"},
+		{"h:bad@x", "h:bad@x"},
+		{"", ""},
+	} {
+		got := RedactURL(tc.in)
+		if got != tc.want {
+			t.Errorf("RedactURL(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+		if strings.Contains(got, "secret") {
+			t.Errorf("RedactURL(%q) = %q shows the secret", tc.in, got)
+		}
+	}
+	if got := RedactedURL(nil); got != "" {
+		t.Errorf("RedactedURL(nil) = %q", got)
+	}
+}
+
+// FuzzRedactURL: whatever the input, no user information survives: the
+// result parses without any, or its authority holds no "@".
+func FuzzRedactURL(f *testing.F) {
+	f.Add("https://user:secret@h:port/a@b?t=secret#secret")
+	f.Add("http://h/x?y=1")
+	f.Add("https://u:p@h/x")
+	f.Fuzz(func(t *testing.T, raw string) {
+		got := RedactURL(raw)
+		if u, err := url.Parse(got); err == nil {
+			if u.User != nil {
+				t.Fatalf("RedactURL(%q) = %q keeps user information", raw, got)
+			}
+			return
+		}
+		_, rest, ok := strings.Cut(got, "://")
+		if !ok {
+			return
+		}
+		if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+			rest = rest[:i]
+		}
+		if strings.Contains(rest, "@") {
+			t.Fatalf("RedactURL(%q) = %q keeps user information", raw, got)
+		}
+	})
+}
