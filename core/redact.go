@@ -2,24 +2,32 @@ package core
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 )
 
-// RedactedURL returns u for messages and logs: without user information,
-// and with every query value replaced, since either may carry a secret.
-func RedactedURL(u *url.URL) string {
+// RedactedURL returns u for messages and logs: without user information
+// and fragment, and with the value of every query parameter not named in
+// keep replaced, since any of them may carry a secret (a token, a
+// pre-signed storage signature, upload state).
+func RedactedURL(u *url.URL, keep ...string) string {
 	if u == nil {
 		return ""
 	}
 	c := *u
 	c.User = nil
+	c.Fragment, c.RawFragment = "", ""
 	if c.RawQuery != "" {
 		q, err := url.ParseQuery(c.RawQuery)
 		if err != nil {
 			c.RawQuery = "REDACTED"
 		} else {
-			for k := range q {
-				q[k] = []string{"REDACTED"}
+			for k, vs := range q {
+				if !slices.Contains(keep, k) {
+					for i := range vs {
+						vs[i] = "REDACTED"
+					}
+				}
 			}
 			c.RawQuery = q.Encode()
 		}

@@ -12,6 +12,7 @@ func TestRedactURL(t *testing.T) {
 		{"https://user:secret@charts.example.com/x", "https://charts.example.com/x"},
 		{"https://h/index.yaml?token=secret&a=b", "https://h/index.yaml?a=REDACTED&token=REDACTED"},
 		{"https://h/x?%zz=secret", "https://h/x?REDACTED"},
+		{"https://h/x#secret", "https://h/x"},
 		// url.Parse refuses these, each with the secret in its error.
 		{"https://user:secret@h:port/", "https://h:port/"},
 		{"https://user:secret@h%zz/a", "https://h%zz/a"},
@@ -33,6 +34,13 @@ func TestRedactURL(t *testing.T) {
 	}
 	if got := RedactedURL(nil); got != "" {
 		t.Errorf("RedactedURL(nil) = %q", got)
+	}
+	u, err := url.Parse("https://u:p@r.example/v2/a/blobs/uploads/x?_state=secret&digest=sha256:1&n=2#frag")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := RedactedURL(u, "digest", "n"), "https://r.example/v2/a/blobs/uploads/x?_state=REDACTED&digest=sha256%3A1&n=2"; got != want {
+		t.Errorf("RedactedURL with kept keys = %q, want %q", got, want)
 	}
 }
 

@@ -22,33 +22,11 @@ const maxErrorBody = 64 << 10
 
 // safeQueryKeys are query parameters that carry no secrets; the values of
 // all others (upload state, pre-signed storage signatures) are redacted.
-var safeQueryKeys = map[string]bool{
-	"n": true, "last": true, "digest": true, "mount": true, "from": true,
-	"service": true, "scope": true, "artifactType": true,
-}
+var safeQueryKeys = []string{"n", "last", "digest", "mount", "from", "service", "scope", "artifactType"}
 
-// redactURL returns u without userinfo and with the values of unknown
-// query parameters replaced by "REDACTED".
-func redactURL(u *url.URL) string {
-	if u == nil {
-		return ""
-	}
-	c := *u
-	c.User = nil
-	if c.RawQuery != "" {
-		q := c.Query()
-		for k, vs := range q {
-			if !safeQueryKeys[k] {
-				for i := range vs {
-					vs[i] = "REDACTED"
-				}
-			}
-		}
-		c.RawQuery = q.Encode()
-	}
-	c.Fragment = ""
-	return c.String()
-}
+// redactURL returns u for messages: core.RedactedURL keeping the values of
+// the registry API's own query parameters.
+func redactURL(u *url.URL) string { return core.RedactedURL(u, safeQueryKeys...) }
 
 // responseError turns an unexpected response into a *core.HTTPError and
 // closes its body.
