@@ -70,7 +70,7 @@ IMAGE ?= flux-mirror
 image:
 	@rm -rf bin/image && mkdir -p bin/image
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/image/flux-mirror ./cli/cmd/flux-mirror
-	$(GO) run ./tools/cabundle -o bin/image/ca-certificates.crt
+	$(GO) run ./tools/cabundle > bin/image/ca-certificates.crt
 	docker build -q -f deploy/Dockerfile -t $(IMAGE):$(VERSION) -t $(IMAGE):dev bin/image
 
 # Release archives as Flux's plugin catalog expects them (the binary at the

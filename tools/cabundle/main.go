@@ -9,27 +9,23 @@
 // had a store of its own. The version is the one this module's go.mod
 // pins, so the bundle changes only with a reviewed update of it.
 //
-//	go run ./tools/cabundle -o bin/image/ca-certificates.crt
+//	go run ./tools/cabundle > bin/image/ca-certificates.crt
 package main
 
 import (
 	"bytes"
 	"crypto/x509"
 	"encoding/pem"
-	"flag"
 	"fmt"
 	"iter"
 	"os"
-	"path/filepath"
 
 	"golang.org/x/crypto/x509roots/fallback/bundle"
 )
 
 func main() {
-	out := flag.String("o", "", "write the bundle to this file (default: standard output)")
-	flag.Parse()
-	if flag.NArg() > 0 {
-		fmt.Fprintln(os.Stderr, "cabundle: no arguments expected; use -o FILE")
+	if len(os.Args) > 1 {
+		fmt.Fprintln(os.Stderr, "usage: cabundle > ca-certificates.crt (no arguments)")
 		os.Exit(2)
 	}
 	pemBytes, left, err := encode(bundle.Roots())
@@ -37,7 +33,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "cabundle: left out %s: NSS distrusts its certificates issued after a date, which a PEM bundle cannot say\n", subject)
 	}
 	if err == nil {
-		err = write(*out, pemBytes)
+		_, err = os.Stdout.Write(pemBytes)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "cabundle:", err)
@@ -73,33 +69,4 @@ func encode(roots iter.Seq[bundle.Root]) (pemBytes []byte, left []string, err er
 		return nil, nil, fmt.Errorf("the bundle holds no unconstrained root certificate")
 	}
 	return b.Bytes(), left, nil
-}
-
-// write writes data to path through a temporary file in the same folder,
-// or to standard output when path is empty.
-func write(path string, data []byte) error {
-	if path == "" {
-		_, err := os.Stdout.Write(data)
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".cabundle-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"crypto/x509"
 	"encoding/pem"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -115,31 +113,5 @@ func TestEncodeErrors(t *testing.T) {
 				t.Fatalf("error %v, want one containing %q", err, tc.want)
 			}
 		})
-	}
-}
-
-func TestWriteReplacesTheFileAtomically(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "ca-certificates.crt")
-	if err := os.WriteFile(path, []byte("old"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := write(path, []byte("new")); err != nil {
-		t.Fatal(err)
-	}
-	got, err := os.ReadFile(path)
-	if err != nil || string(got) != "new" {
-		t.Fatalf("file holds %q (%v)", got, err)
-	}
-	fi, err := os.Stat(path)
-	if err != nil || fi.Mode().Perm() != 0o644 {
-		t.Fatalf("mode %v (%v), want 0644: the image's non-root user reads it", fi.Mode(), err)
-	}
-	entries, _ := os.ReadDir(dir)
-	if len(entries) != 1 {
-		t.Errorf("temporary files left behind: %v", entries)
-	}
-	if err := write(filepath.Join(dir, "missing", "x.crt"), []byte("x")); err == nil || !strings.Contains(err.Error(), "missing/x.crt") {
-		t.Errorf("write into a missing folder: %v", err)
 	}
 }
