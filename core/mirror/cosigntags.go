@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/fluxcd/flux-mirror/core"
 	"github.com/fluxcd/flux-mirror/core/report"
@@ -39,7 +38,7 @@ func (r *run) snapshotCosignTags(ctx context.Context, ent *artifactEntry, digest
 	var out []cosignTag
 	for _, suffix := range CosignTagSuffixes {
 		name := CosignTag(digest, suffix)
-		if !ent.listed[name] || slices.ContainsFunc(ent.tags, func(p plannedTag) bool { return p.tag == name }) {
+		if !ent.listed[name] || ent.selected[name] {
 			continue
 		}
 		desc, err := r.headManifest(ctx, ent.src, name)

@@ -26,6 +26,9 @@ type artifactEntry struct {
 
 	tags   []plannedTag    // in plan order
 	listed map[string]bool // the source's tags, for includeReferrers
+	// selected are the names of tags, read-only once planning starts: the
+	// resolving tasks write into tags concurrently.
+	selected map[string]bool
 	// dstIndex lists the destination tags once most of them turn out
 	// missing (destindex.go).
 	dstIndex *destIndex
@@ -146,9 +149,11 @@ func (r *run) listArtifact(ctx context.Context, ent *artifactEntry) {
 		return
 	}
 	ent.tags = make([]plannedTag, len(selected))
+	ent.selected = make(map[string]bool, len(selected))
 	ent.dstIndex = newDestIndex(len(selected))
 	for j, t := range selected {
 		ent.tags[j].tag = t
+		ent.selected[t] = true
 	}
 	ent.pending = len(selected)
 	for j := range ent.tags {
