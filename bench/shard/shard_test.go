@@ -326,6 +326,37 @@ func TestShardedProcessesEqualUnsharded(t *testing.T) {
 	}
 }
 
+// firstPutGate lets the first manifest PUT through and holds the later
+// ones until release is closed, then refuses those it held with 503 and
+// passes every later request: a shard killed right after its first tag
+// landed cannot land another in between, however fast it copies.
+type firstPutGate struct {
+	mu      sync.Mutex
+	passed  bool
+	release chan struct{}
+}
+
+func (g *firstPutGate) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/") {
+			g.mu.Lock()
+			first := !g.passed
+			g.passed = true
+			g.mu.Unlock()
+			if !first {
+				select {
+				case <-g.release:
+				default:
+					<-g.release
+					http.Error(w, "held until the shard was killed", http.StatusServiceUnavailable)
+					return
+				}
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // TestKilledShardIsCompletedByItsRerun kills shard 1 of 2 right after its
 // first tag landed, while it still copies: each of its tags is absent or
 // complete at the destination, merging without its report fails naming the
@@ -337,8 +368,9 @@ func TestKilledShardIsCompletedByItsRerun(t *testing.T) {
 	puts := newManifestPuts()
 	slow := counting.New()
 	slow.SetLatency(20 * time.Millisecond)
+	gate := &firstPutGate{release: make(chan struct{})}
 	dst := registrytest.NewDistribution(t, registrytest.WithMiddleware(func(h http.Handler) http.Handler {
-		return slow.Middleware(puts.Middleware(h))
+		return slow.Middleware(gate.Middleware(puts.Middleware(h)))
 	}))
 	dir := t.TempDir()
 	cfg := f.config(t, dir, dst, 0)
@@ -362,6 +394,7 @@ func TestKilledShardIsCompletedByItsRerun(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = killed.Wait()
+	close(gate.release) // the PUTs it held fail; later runs pass
 	t.Logf("killed shard 1/2 after it wrote %s", first)
 
 	got := tagDigests(t, dst, "mirror/app")
